@@ -1,0 +1,59 @@
+"""The exceptions pastalog raises.
+
+::
+
+    PastalogError                 anything pastalog raises on purpose
+    ├── InvalidName (ValueError)  an empty, too long or control-character name
+    ├── InvalidValue (TypeError)  a value that is not a real number
+    ├── BadRequest (ValueError)   a request body the server cannot use
+    │   └── PayloadTooLarge       a body over the configured cap
+    ├── StorageError              the store could not write (disk full, read-only)
+    │   └── DiskFull
+    └── ImportFileError           an import/export file that cannot be read
+
+The client raises only ``InvalidName`` and ``InvalidValue``, synchronously, for the
+caller's own mistakes; network trouble never raises into the training loop.
+"""
+
+__all__ = [
+    "BadRequest",
+    "DiskFull",
+    "ImportFileError",
+    "InvalidName",
+    "InvalidValue",
+    "PastalogError",
+    "PayloadTooLarge",
+    "StorageError",
+]
+
+
+class PastalogError(Exception):
+    """Base class of every error pastalog raises on purpose."""
+
+
+class InvalidName(PastalogError, ValueError):
+    """A model, series or image name breaks the naming rule."""
+
+
+class InvalidValue(PastalogError, TypeError):
+    """A logged value is not a real number."""
+
+
+class BadRequest(PastalogError, ValueError):
+    """A request body or parameter the server cannot use."""
+
+
+class PayloadTooLarge(BadRequest):
+    """A request body over the configured cap."""
+
+
+class StorageError(PastalogError):
+    """The store could not complete a write."""
+
+
+class DiskFull(StorageError):
+    """The data directory's disk has no room left."""
+
+
+class ImportFileError(PastalogError):
+    """An import file is missing, unreadable or not in a known format."""

@@ -1,0 +1,107 @@
+"""Strict JSON out, lenient numbers in.
+
+Responses are strict JSON that a browser's ``JSON.parse`` reads: non-finite
+numbers go out as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``
+(``Number(x)`` turns them back). Input accepts JSON's ``NaN``/``Infinity``
+literals, ``null`` (NaN) and those strings.
+"""
+import json
+import math
+
+import numpy as np
+
+from ..errors import BadRequest
+
+__all__ = ["dumps", "finite_or_text", "parse_step", "parse_steps", "parse_value", "parse_values"]
+
+_NONFINITE = {"NaN": math.nan, "nan": math.nan, "Infinity": math.inf,
+              "-Infinity": -math.inf, "inf": math.inf, "-inf": -math.inf}
+MAX_STEP = 2**62
+
+
+def finite_or_text(x):
+    """A float as itself, or as "NaN"/"Infinity"/"-Infinity" when not finite."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
+    return x
+
+
+def _default(obj):
+    if isinstance(obj, np.ndarray):
+        out = obj.tolist()
+        if obj.dtype.kind == "f" and not np.isfinite(obj).all():
+            out = [finite_or_text(x) for x in out]
+        return out
+    if isinstance(obj, np.generic):
+        return finite_or_text(obj.item())
+    raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+def _walk(obj):
+    if isinstance(obj, float):
+        return finite_or_text(obj)
+    if isinstance(obj, dict):
+        return {k: _walk(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_walk(v) for v in obj]
+    return obj
+
+
+def dumps(obj):
+    """Encode ``obj`` (dicts, lists, numbers, numpy arrays) as strict JSON text."""
+    try:
+        return json.dumps(obj, default=_default, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # a bare non-finite float somewhere outside an array
+        return json.dumps(_walk(obj), default=_default, allow_nan=False,
+                          separators=(",", ":"))
+
+
+def parse_value(x, where):
+    """A JSON value as a float (NaN for null), or ``BadRequest`` naming ``where``."""
+    t = type(x)
+    if t is float or t is int:
+        try:
+            return float(x)
+        except OverflowError:
+            raise BadRequest(f"{where} is too large for a float64: {str(x)[:40]}") from None
+    if x is None:
+        return math.nan
+    if t is str and x in _NONFINITE:
+        return _NONFINITE[x]
+    raise BadRequest(f"{where} must be a number, got {_show(x)}")
+
+
+def parse_values(seq, where):
+    """A JSON list of values as a float64 array."""
+    if not isinstance(seq, list):
+        raise BadRequest(f"{where} must be a list of numbers, got {_show(seq)}")
+    if all(type(x) is float for x in seq):
+        return np.array(seq, dtype=np.float64)
+    return np.array([parse_value(x, f"{where}[{i}]") for i, x in enumerate(seq)],
+                    dtype=np.float64)
+
+
+def parse_step(x, where):
+    """A JSON step as an int, or ``BadRequest``: integers only (``3.0`` is 3)."""
+    if type(x) is float and x.is_integer():
+        x = int(x)
+    if type(x) is not int:
+        raise BadRequest(f"{where} must be an integer step, got {_show(x)}")
+    if not -MAX_STEP <= x <= MAX_STEP:
+        raise BadRequest(f"{where} must be within ±2**62, got {str(x)[:40]}")
+    return x
+
+
+def parse_steps(seq, where):
+    """A JSON list of steps as an int64 array."""
+    if not isinstance(seq, list):
+        raise BadRequest(f"{where} must be a list of integers, got {_show(seq)}")
+    if all(type(x) is int and -MAX_STEP <= x <= MAX_STEP for x in seq):
+        return np.array(seq, dtype=np.int64)
+    return np.array([parse_step(x, f"{where}[{i}]") for i, x in enumerate(seq)],
+                    dtype=np.int64)
+
+
+def _show(x):
+    text = json.dumps(x) if not isinstance(x, (bytes, bytearray)) else repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."

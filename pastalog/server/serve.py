@@ -1,0 +1,73 @@
+"""Running the server: gevent's WSGI server with gevent-websocket's handler.
+
+Nothing here monkey-patches: the server's own code uses gevent directly, and the
+store's single writer is a real OS thread (gevent's thread pool), so SQLite's
+commits never stall the event loop that serves reads and websockets.
+"""
+import logging
+import signal
+import sys
+
+import gevent
+from gevent.pywsgi import WSGIServer
+from gevent.threadpool import ThreadPool
+from geventwebsocket.handler import WebSocketHandler
+
+from .app import make_app
+from .hub import Hub
+from .store import Store
+
+__all__ = ["serve"]
+
+log = logging.getLogger("pastalog.server")
+
+
+class _QuietHandler(WebSocketHandler):
+    """Logs errors only: one access line per 50 ms batch would drown the console."""
+
+    def log_request(self):
+        if self.code is not None and int(str(self.code).split()[0]) >= 500:
+            super().log_request()
+
+
+def serve(*, host, port, data, max_body_mb=64, sync="normal", ready=None):
+    """Serve until SIGINT/SIGTERM. ``ready(url)`` is called once it listens."""
+    store = Store(data, synchronous=sync.upper())
+    pool = ThreadPool(1)
+    hub = Hub()
+
+    def writer(fn, *args):
+        return pool.apply(fn, args)
+
+    app = make_app(store, hub, max_body=max_body_mb * 2**20, writer=writer)
+    server = WSGIServer((host, port), app, handler_class=_QuietHandler, log=None,
+                        error_log=logging.getLogger("pastalog.wsgi"))
+    server.init_socket()  # raises OSError (port in use, bad address) before we print
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{server.server_port}"
+    stop = gevent.event.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(sig, stop.set)
+
+    def prune():
+        while True:
+            gevent.sleep(3600)
+            writer(store.forget_batches)
+
+    server.start()
+    pruner = gevent.spawn(prune)
+    if ready:
+        ready(url)
+    try:
+        stop.wait()
+    finally:
+        pruner.kill()
+        hub.close()
+        server.stop(timeout=2)
+        pool.kill()
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: pastalog run")

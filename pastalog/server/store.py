@@ -1,0 +1,612 @@
+"""Store: every point and image, durable in one SQLite database (WAL).
+
+Layout (schema version 1)::
+
+    models(id, name, created)
+    series(id, model_id, name, count, min_step, max_step, last_step, last_value,
+           last_time, agg_level)
+    chunks(id, series_id, n, step_min, step_max, steps, vals, times)   packed arrays
+    agg(series_id, level, cell, count, nans, vmin, vmax, first, last,
+        fstep, lstep, vsum, t0, t1)                                     pyramid
+    images(id, model_id, name, step, time, sha, width, height)
+    batches(id, time)                                                  idempotency
+
+Points are stored in chunks of up to ``CHUNK_POINTS`` (packed by ``codec``, about
+10 bytes a point). Small ingests append small chunks that are merged once a series
+has ``MERGE_AFTER`` of them. Once a series holds more than ``PYRAMID_AFTER`` points
+it gets a pyramid of aggregates at every other level from ``agg_level`` up, so a
+chart query reads at most about two rows per bucket whatever the series' length.
+
+A write commits before it returns: with WAL and ``synchronous=NORMAL`` a point that
+was answered 200 survives ``kill -9`` of the server. SQLite stores NaN as NULL; the
+store keeps NaN inside the packed chunks, and in aggregates NULL means NaN.
+
+One writer: ``write_*`` and ``delete_*`` may be called from one thread at a time
+(the server runs them on a single worker thread); reads may run on any thread, each
+with its own connection.
+"""
+import errno
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+
+import numpy as np
+
+from ..errors import BadRequest, DiskFull, StorageError
+from . import codec
+from .aggregate import FIELDS, aggregate, merge_levels
+
+__all__ = ["SCHEMA_VERSION", "Store"]
+
+SCHEMA_VERSION = 1
+CHUNK_POINTS = 4096
+MERGE_AFTER = 16
+PYRAMID_AFTER = 16384
+TOP_LEVEL = 48
+_BATCH_MEMORY = 7 * 24 * 3600  # how long a batch id is remembered, in seconds
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS models(
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS series(
+    id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL, name TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 0, min_step INTEGER, max_step INTEGER,
+    last_step INTEGER, last_value REAL, last_time REAL, agg_level INTEGER,
+    UNIQUE(model_id, name));
+CREATE TABLE IF NOT EXISTS chunks(
+    id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, n INTEGER NOT NULL,
+    step_min INTEGER NOT NULL, step_max INTEGER NOT NULL,
+    steps BLOB NOT NULL, vals BLOB NOT NULL, times BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks(series_id, step_min);
+CREATE TABLE IF NOT EXISTS agg(
+    series_id INTEGER NOT NULL, level INTEGER NOT NULL, cell INTEGER NOT NULL,
+    count INTEGER NOT NULL, nans INTEGER NOT NULL, vmin REAL, vmax REAL,
+    first REAL, last REAL, fstep INTEGER NOT NULL, lstep INTEGER NOT NULL,
+    vsum REAL, t0 REAL NOT NULL, t1 REAL NOT NULL,
+    PRIMARY KEY(series_id, level, cell)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS images(
+    id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL, name TEXT NOT NULL,
+    step INTEGER NOT NULL, time REAL NOT NULL, sha TEXT NOT NULL,
+    width INTEGER NOT NULL, height INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS images_by_name ON images(model_id, name, step);
+CREATE TABLE IF NOT EXISTS batches(id TEXT PRIMARY KEY, time REAL NOT NULL) WITHOUT ROWID;
+"""
+
+_UPSERT_AGG = """
+INSERT INTO agg(series_id, level, cell, count, nans, vmin, vmax, first, last,
+                fstep, lstep, vsum, t0, t1)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(series_id, level, cell) DO UPDATE SET
+    count = count + excluded.count,
+    nans = nans + excluded.nans,
+    vmin = CASE WHEN vmin IS NULL THEN excluded.vmin
+                WHEN excluded.vmin IS NULL THEN vmin ELSE min(vmin, excluded.vmin) END,
+    vmax = CASE WHEN vmax IS NULL THEN excluded.vmax
+                WHEN excluded.vmax IS NULL THEN vmax ELSE max(vmax, excluded.vmax) END,
+    first = CASE WHEN excluded.fstep < fstep THEN excluded.first ELSE first END,
+    fstep = min(fstep, excluded.fstep),
+    last = CASE WHEN excluded.lstep >= lstep THEN excluded.last ELSE last END,
+    lstep = max(lstep, excluded.lstep),
+    vsum = vsum + excluded.vsum,
+    t0 = min(t0, excluded.t0),
+    t1 = max(t1, excluded.t1)
+"""
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _translate(exc):
+    """Turn a sqlite3/OS error from a write into a ``StorageError``."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"the data directory's disk is full: {exc.strerror}")
+    if "disk is full" in text or "SQLITE_FULL" in text:
+        return DiskFull("the data directory's disk is full; free space and retry")
+    return StorageError(f"could not write to the store: {text}")
+
+
+def png_size(data):
+    """Return ``(width, height)`` of PNG bytes, or raise ``BadRequest``."""
+    if len(data) < 24 or data[:8] != _PNG_MAGIC or data[12:16] != b"IHDR":
+        raise BadRequest("body is not a PNG image (no PNG signature and IHDR header)")
+    width = int.from_bytes(data[16:20], "big")
+    height = int.from_bytes(data[20:24], "big")
+    if not (0 < width <= 65535 and 0 < height <= 65535):
+        raise BadRequest(f"PNG size {width}x{height} is out of range")
+    return width, height
+
+
+def _pyramid_level(span, count):
+    """The lowest stored level for a series: buckets of about 64 points or more."""
+    spacing = max(1.0, span / max(count, 1))
+    level = max(0, int(np.ceil(np.log2(64 * spacing))))
+    return level + (level % 2)
+
+
+class Store:
+    """The durable store under one data directory.
+
+    Parameters
+    ----------
+    data_dir : str or path
+        Created if missing. Holds ``pastalog.sqlite3`` and ``images/``.
+    synchronous : {"NORMAL", "FULL"}
+        SQLite's sync mode. NORMAL survives a killed process; FULL also a power cut.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = Store(tempfile.mkdtemp())
+    >>> store.write_points([("m", "loss", [0, 1], [2.5, 2.0], [1.0, 2.0])])["points"]
+    2
+    >>> store.read_series("m", "loss")["values"].tolist()
+    [2.5, 2.0]
+    >>> store.close()
+    """
+
+    def __init__(self, data_dir, *, synchronous="NORMAL"):
+        self.data_dir = os.path.abspath(os.fspath(data_dir))
+        self.image_dir = os.path.join(self.data_dir, "images")
+        os.makedirs(self.image_dir, exist_ok=True)
+        self.path = os.path.join(self.data_dir, "pastalog.sqlite3")
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._all = []
+        self._all_lock = threading.Lock()
+        self._w = self._connect()
+        self._migrate()
+
+    # -- connections -------------------------------------------------------------
+
+    def _connect(self):
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA cache_size=-16000")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def _r(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def close(self):
+        """Close every connection (checkpointing the WAL)."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+
+    def _migrate(self):
+        conn = self._w
+        conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            conn.execute("INSERT INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path} has schema version {row[0]}, newer than this pastalog "
+                f"understands ({SCHEMA_VERSION}); upgrade pastalog")
+
+    def _transaction(self, fn, *args):
+        """Run ``fn(conn, *args)`` in one IMMEDIATE transaction on the writer."""
+        conn = self._w
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn, *args)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise _translate(exc) from exc
+        return result
+
+    # -- writing points ----------------------------------------------------------
+
+    def write_points(self, series, batch_id=None):
+        """Store a batch of points atomically.
+
+        Parameters
+        ----------
+        series : list of (model, name, steps, values, times)
+            ``steps`` may be ``None`` (continue the series from its last step + 1);
+            ``times`` may be ``None`` (now). Arrays or sequences of equal length.
+        batch_id : str, optional
+            A batch stored before under the same id is not stored again.
+
+        Returns
+        -------
+        dict
+            ``{"points": n, "duplicate": bool, "series": [(model, name, steps,
+            values, times, stats), ...]}`` where ``stats`` is the series' row after
+            the write, for the live hub.
+        """
+        return self._transaction(self._write_points, series, batch_id)
+
+    def _write_points(self, conn, series, batch_id):
+        now = time.time()
+        if batch_id is not None:
+            if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
+                return {"points": 0, "duplicate": True, "series": []}
+            conn.execute("INSERT INTO batches VALUES(?, ?)", (batch_id, now))
+        written = []
+        total = 0
+        model_ids = {}
+        for model, name, steps, values, times in series:
+            values = np.asarray(values, dtype=np.float64).reshape(-1)
+            n = len(values)
+            if n == 0:
+                continue
+            if model not in model_ids:
+                model_ids[model] = self._model_id(conn, model, now)
+            sid, stats = self._series_row(conn, model_ids[model], name)
+            if steps is None:
+                start = 0 if stats["last_step"] is None else stats["last_step"] + 1
+                steps = np.arange(start, start + n, dtype=np.int64)
+            else:
+                steps = np.asarray(steps, dtype=np.int64).reshape(-1)
+            times = (np.full(n, now) if times is None
+                     else np.asarray(times, dtype=np.float64).reshape(-1))
+            if len(steps) != n or len(times) != n:
+                raise BadRequest(f"series {name!r}: steps, values and times differ in length")
+            self._append(conn, sid, stats, steps, values, times)
+            total += n
+            written.append((model, name, steps, values, times, self._stats(conn, sid)))
+        return {"points": total, "duplicate": False, "series": written}
+
+    def _model_id(self, conn, model, now):
+        row = conn.execute("SELECT id FROM models WHERE name=?", (model,)).fetchone()
+        if row:
+            return row[0]
+        return conn.execute("INSERT INTO models(name, created) VALUES(?, ?)",
+                            (model, now)).lastrowid
+
+    def _series_row(self, conn, model_id, name):
+        row = conn.execute(
+            "SELECT id, count, min_step, max_step, last_step, agg_level FROM series "
+            "WHERE model_id=? AND name=?", (model_id, name)).fetchone()
+        if row is None:
+            sid = conn.execute("INSERT INTO series(model_id, name) VALUES(?, ?)",
+                               (model_id, name)).lastrowid
+            row = (sid, 0, None, None, None, None)
+        keys = ("id", "count", "min_step", "max_step", "last_step", "agg_level")
+        stats = dict(zip(keys, row))
+        return stats["id"], stats
+
+    def _append(self, conn, sid, stats, steps, values, times):
+        n = len(steps)
+        for lo in range(0, n, CHUNK_POINTS):
+            hi = min(n, lo + CHUNK_POINTS)
+            self._insert_chunk(conn, sid, steps[lo:hi], values[lo:hi], times[lo:hi])
+        count = stats["count"] + n
+        smin, smax = int(steps.min()), int(steps.max())
+        if stats["min_step"] is not None:
+            smin, smax = min(smin, stats["min_step"]), max(smax, stats["max_step"])
+        last_value = float(values[-1])
+        conn.execute(
+            "UPDATE series SET count=?, min_step=?, max_step=?, last_step=?, last_value=?, "
+            "last_time=? WHERE id=?",
+            (count, smin, smax, int(steps[-1]),
+             None if last_value != last_value else last_value, float(times[-1]), sid))
+        if n < CHUNK_POINTS:
+            self._merge_small_chunks(conn, sid)
+        level = stats["agg_level"]
+        if level is not None:
+            self._add_to_pyramid(conn, sid, level, steps, values, times)
+        elif count > PYRAMID_AFTER:
+            self._build_pyramid(conn, sid, smax - smin + 1, count)
+
+    def _insert_chunk(self, conn, sid, steps, values, times):
+        conn.execute(
+            "INSERT INTO chunks(series_id, n, step_min, step_max, steps, vals, times) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?)",
+            (sid, len(steps), int(steps.min()), int(steps.max()), codec.encode_steps(steps),
+             codec.encode_floats(values), codec.encode_times(times)))
+
+    def _merge_small_chunks(self, conn, sid):
+        """Merge the trailing run of partly filled chunks once it is long enough."""
+        rows = conn.execute(
+            "SELECT id, n FROM chunks WHERE series_id=? ORDER BY id DESC LIMIT ?",
+            (sid, MERGE_AFTER + 1)).fetchall()
+        small = []
+        for cid, n in rows:
+            if n >= CHUNK_POINTS:
+                break
+            small.append(cid)
+        if len(small) < MERGE_AFTER:
+            return
+        small.reverse()
+        marks = ",".join("?" * len(small))
+        steps, values, times = self._decode_rows(conn.execute(
+            f"SELECT steps, vals, times FROM chunks WHERE id IN ({marks}) ORDER BY id",
+            small).fetchall())
+        conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", small)
+        for lo in range(0, len(steps), CHUNK_POINTS):
+            hi = lo + CHUNK_POINTS
+            self._insert_chunk(conn, sid, steps[lo:hi], values[lo:hi], times[lo:hi])
+
+    @staticmethod
+    def _decode_rows(rows):
+        if not rows:
+            return np.empty(0, np.int64), np.empty(0), np.empty(0)
+        return (np.concatenate([codec.decode_steps(r[0]) for r in rows]),
+                np.concatenate([codec.decode_floats(r[1]) for r in rows]),
+                np.concatenate([codec.decode_times(r[2]) for r in rows]))
+
+    def _build_pyramid(self, conn, sid, span, count):
+        level = _pyramid_level(span, count)
+        steps, values, times = self._decode_rows(conn.execute(
+            "SELECT steps, vals, times FROM chunks WHERE series_id=? ORDER BY id",
+            (sid,)).fetchall())
+        conn.execute("UPDATE series SET agg_level=? WHERE id=?", (level, sid))
+        self._add_to_pyramid(conn, sid, level, steps, values, times)
+
+    def _add_to_pyramid(self, conn, sid, base, steps, values, times):
+        order = np.argsort(steps, kind="stable")
+        s, v, t = steps[order], values[order], times[order]
+        rows = []
+        for level in range(base, TOP_LEVEL + 1, 2):
+            agg = aggregate(s, v, t, level) if level == base else merge_levels(agg, 2)
+            cols = [agg[name].tolist() for name in FIELDS]
+            rows.extend((sid, level, *vals) for vals in zip(*cols))
+        conn.executemany(_UPSERT_AGG, rows)
+
+    # -- images ------------------------------------------------------------------
+
+    def write_image(self, model, name, png, step=None, when=None, batch_id=None):
+        """Store a PNG image; returns its record (or ``None`` for a seen batch)."""
+        width, height = png_size(png)
+        sha = hashlib.sha256(png).hexdigest()
+        path = self.blob_path(sha)
+        if not os.path.exists(path):
+            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(tmp, "wb") as fh:
+                    fh.write(png)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            except OSError as exc:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise _translate(exc) from exc
+        return self._transaction(self._write_image, model, name, step, when, sha, width,
+                                 height, batch_id)
+
+    def _write_image(self, conn, model, name, step, when, sha, width, height, batch_id):
+        now = time.time()
+        if batch_id is not None:
+            if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
+                return None
+            conn.execute("INSERT INTO batches VALUES(?, ?)", (batch_id, now))
+        mid = self._model_id(conn, model, now)
+        if step is None:
+            row = conn.execute("SELECT max(step) FROM images WHERE model_id=? AND name=?",
+                               (mid, name)).fetchone()
+            step = 0 if row[0] is None else row[0] + 1
+        when = now if when is None else when
+        conn.execute("INSERT INTO images(model_id, name, step, time, sha, width, height) "
+                     "VALUES(?, ?, ?, ?, ?, ?, ?)", (mid, name, step, when, sha, width, height))
+        return {"model": model, "name": name, "step": step, "time": when, "sha": sha,
+                "width": width, "height": height}
+
+    def blob_path(self, sha):
+        """Path of the image file with this sha256 (hex, checked by the caller)."""
+        return os.path.join(self.image_dir, sha[:2], sha[2:] + ".png")
+
+    # -- deleting ----------------------------------------------------------------
+
+    def delete_series(self, model, name):
+        """Delete one series; returns how many points went."""
+        return self._transaction(self._delete_series, model, name)
+
+    def _delete_series(self, conn, model, name):
+        row = conn.execute(
+            "SELECT s.id, s.count FROM series s JOIN models m ON m.id=s.model_id "
+            "WHERE m.name=? AND s.name=?", (model, name)).fetchone()
+        if row is None:
+            return 0
+        for table, key in (("chunks", "series_id"), ("agg", "series_id"), ("series", "id")):
+            conn.execute(f"DELETE FROM {table} WHERE {key}=?", (row[0],))
+        return row[1]
+
+    def delete_images(self, model, name):
+        """Delete every image of one image name; returns how many went."""
+        return self._transaction(self._delete_images, model, name)
+
+    def _delete_images(self, conn, model, name):
+        return conn.execute(
+            "DELETE FROM images WHERE name=? AND model_id=(SELECT id FROM models WHERE name=?)",
+            (name, model)).rowcount
+
+    def delete_model(self, model):
+        """Delete a model with all its series and images; returns points + images."""
+        return self._transaction(self._delete_model, model)
+
+    def _delete_model(self, conn, model):
+        row = conn.execute("SELECT id FROM models WHERE name=?", (model,)).fetchone()
+        if row is None:
+            return 0
+        mid = row[0]
+        gone = 0
+        for (name,) in conn.execute("SELECT name FROM series WHERE model_id=?",
+                                    (mid,)).fetchall():
+            gone += self._delete_series(conn, model, name)
+        gone += conn.execute("DELETE FROM images WHERE model_id=?", (mid,)).rowcount
+        conn.execute("DELETE FROM models WHERE id=?", (mid,))
+        return gone or 1
+
+    def forget_batches(self, older_than=_BATCH_MEMORY):
+        """Drop batch ids older than ``older_than`` seconds."""
+        return self._transaction(lambda c: c.execute(
+            "DELETE FROM batches WHERE time < ?", (time.time() - older_than,)).rowcount)
+
+    # -- reading -----------------------------------------------------------------
+
+    def _stats(self, conn, sid):
+        row = conn.execute("SELECT name, count, min_step, max_step, last_step, last_value, "
+                           "last_time FROM series WHERE id=?", (sid,)).fetchone()
+        return _series_dict(row)
+
+    def models(self):
+        """Every model with its series and image names, sorted by name."""
+        conn = self._r
+        out = {}
+        for mid, name, created in conn.execute("SELECT id, name, created FROM models"):
+            out[mid] = {"name": name, "last_time": created, "series": [], "images": []}
+        for mid, *rest in conn.execute(
+                "SELECT model_id, name, count, min_step, max_step, last_step, last_value, "
+                "last_time FROM series ORDER BY name"):
+            if mid in out:
+                out[mid]["series"].append(_series_dict(rest))
+        for mid, name, count, first, last, when, sha in conn.execute(
+                "SELECT model_id, name, count(*), min(step), max(step), max(time), "
+                "(SELECT sha FROM images j WHERE j.model_id=i.model_id AND j.name=i.name "
+                " ORDER BY step DESC, id DESC LIMIT 1) "
+                "FROM images i GROUP BY model_id, name ORDER BY name"):
+            if mid in out:
+                out[mid]["images"].append({"name": name, "count": count, "first_step": first,
+                                           "last_step": last, "last_time": when,
+                                           "last_sha": sha})
+        for model in out.values():
+            times = [s["last_time"] for s in model["series"] + model["images"]
+                     if s["last_time"] is not None]
+            model["last_time"] = max(times + [model["last_time"]])
+        return sorted(out.values(), key=lambda m: m["name"])
+
+    def model(self, name):
+        """One model as :meth:`models` lists it, or ``None``."""
+        for model in self.models():
+            if model["name"] == name:
+                return model
+        return None
+
+    def _series_meta(self, model, name):
+        return self._r.execute(
+            "SELECT s.id, s.count, s.min_step, s.max_step, s.agg_level FROM series s "
+            "JOIN models m ON m.id=s.model_id WHERE m.name=? AND s.name=?",
+            (model, name)).fetchone()
+
+    def _points_in(self, sid, x0, x1):
+        """Decoded points of a series with ``x0 <= step <= x1``, sorted by step."""
+        steps, values, times = self._decode_rows(self._r.execute(
+            "SELECT steps, vals, times FROM chunks WHERE series_id=? AND step_min<=? "
+            "AND step_max>=? ORDER BY id", (sid, x1, x0)).fetchall())
+        keep = (steps >= x0) & (steps <= x1)
+        steps, values, times = steps[keep], values[keep], times[keep]
+        order = np.argsort(steps, kind="stable")
+        return steps[order], values[order], times[order]
+
+    def read_series(self, model, name, x0=None, x1=None):
+        """Raw points in step order (ties in arrival order), or ``None``.
+
+        Returns
+        -------
+        dict or None
+            ``{"steps": int64 array, "values": float64 array, "times": float64 array}``
+        """
+        meta = self._series_meta(model, name)
+        if meta is None:
+            return None
+        sid, _, smin, smax, _ = meta
+        x0 = smin if x0 is None else x0
+        x1 = smax if x1 is None else x1
+        steps, values, times = self._points_in(sid, x0, x1)
+        return {"steps": steps, "values": values, "times": times}
+
+    def read_buckets(self, model, name, buckets, x0=None, x1=None):
+        """Aggregates for a chart of ``buckets`` buckets over ``[x0, x1]``, or ``None``.
+
+        Returns
+        -------
+        dict or None
+            ``{"level": L, "count_total": n, "agg": {field: array}}``, exact as a scan
+            of the raw points would give, with NaN where SQL has NULL.
+        """
+        if buckets < 1:
+            raise BadRequest(f"buckets must be at least 1, got {buckets}")
+        meta = self._series_meta(model, name)
+        if meta is None:
+            return None
+        sid, count, smin, smax, base = meta
+        x0 = smin if x0 is None else x0
+        x1 = smax if x1 is None else x1
+        if x1 < x0:
+            raise BadRequest(f"x1 ({x1}) must not be below x0 ({x0})")
+        level = 0
+        while (x1 >> level) - (x0 >> level) + 1 > buckets:
+            level += 1
+        lo, hi = (x0 >> level) << level, (((x1 >> level) + 1) << level) - 1
+        if base is None or level < base:
+            agg = aggregate(*self._points_in(sid, lo, hi), level)
+        else:
+            stored = min(TOP_LEVEL - (TOP_LEVEL - base) % 2, base + (level - base) // 2 * 2)
+            rows = self._r.execute(
+                "SELECT cell, count, nans, vmin, vmax, first, last, fstep, lstep, vsum, t0, t1 "
+                "FROM agg WHERE series_id=? AND level=? AND cell BETWEEN ? AND ? ORDER BY cell",
+                (sid, stored, lo >> stored, hi >> stored)).fetchall()
+            agg = merge_levels(_columns(rows), level - stored)
+        return {"level": level, "count_total": count, "agg": agg}
+
+    def images(self, model, name):
+        """Every image of one name in step order: list of dicts."""
+        rows = self._r.execute(
+            "SELECT i.step, i.time, i.sha, i.width, i.height FROM images i "
+            "JOIN models m ON m.id=i.model_id WHERE m.name=? AND i.name=? "
+            "ORDER BY i.step, i.id", (model, name)).fetchall()
+        return [dict(zip(("step", "time", "sha", "width", "height"), r)) for r in rows]
+
+    def total_points(self):
+        """How many points the store holds."""
+        return self._r.execute("SELECT coalesce(sum(count), 0) FROM series").fetchone()[0]
+
+    def iter_series(self):
+        """Yield ``(model, name)`` for every series, for export."""
+        yield from self._r.execute(
+            "SELECT m.name, s.name FROM series s JOIN models m ON m.id=s.model_id "
+            "ORDER BY m.name, s.name").fetchall()
+
+    def iter_images(self):
+        """Yield ``(model, name, step, time, sha)`` for every image, for export."""
+        yield from self._r.execute(
+            "SELECT m.name, i.name, i.step, i.time, i.sha FROM images i "
+            "JOIN models m ON m.id=i.model_id ORDER BY m.name, i.name, i.step, i.id").fetchall()
+
+    def check(self):
+        """Run SQLite's integrity check; returns ``"ok"`` or the problems found."""
+        return "; ".join(r[0] for r in self._r.execute("PRAGMA integrity_check").fetchall())
+
+
+def _series_dict(row):
+    name, count, smin, smax, last_step, last_value, last_time = row
+    return {"name": name, "count": count, "first_step": smin, "last_step": smax,
+            "last_value": float("nan") if last_value is None and count else last_value,
+            "last_time": last_time}
+
+
+def _columns(rows):
+    if not rows:
+        return {name: np.empty(0) for name in FIELDS}
+    cols = list(zip(*rows))
+    out = {}
+    for name, col in zip(FIELDS, cols):
+        if name in ("cell", "count", "nans", "fstep", "lstep"):
+            out[name] = np.array(col, dtype=np.int64)
+        else:
+            out[name] = np.array([np.nan if x is None else x for x in col], dtype=np.float64)
+    return out

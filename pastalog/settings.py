@@ -1,0 +1,42 @@
+"""The server's settings: one table that the CLI, the README and a test all read."""
+from dataclasses import dataclass
+
+__all__ = ["SETTINGS", "Setting", "markdown_table"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its flag, default, environment variable and help."""
+
+    name: str
+    default: object
+    env: str
+    help: str
+    type: type = str
+
+    @property
+    def flag(self):
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS = (
+    Setting("host", "127.0.0.1", "PASTALOG_HOST",
+            "address to listen on; the default lets only this machine in"),
+    Setting("data", None, "PASTALOG_DATA",
+            "data directory (SQLite database and images); default: the user data dir, "
+            "e.g. ~/.local/share/pastalog"),
+    Setting("max_body_mb", 64, "PASTALOG_MAX_BODY_MB",
+            "largest request body accepted, in MiB (bigger ones get 413)", int),
+    Setting("sync", "normal", "PASTALOG_SYNC",
+            "SQLite sync mode: 'normal' keeps every acknowledged point through a killed "
+            "server, 'full' also through a power cut (slower)"),
+)
+
+
+def markdown_table():
+    """The settings as the Markdown table the README shows."""
+    rows = ["| flag | environment | default | what |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = "user data dir" if s.default is None else f"`{s.default}`"
+        rows.append(f"| `{s.flag}` | `{s.env}` | {default} | {s.help} |")
+    return "\n".join(rows)
