@@ -1,0 +1,140 @@
+// The page: header (navigation, x-axis mode, live badge), the current view, the
+// websocket, and the read-only debug hook window.__pastalog used by the browser tests.
+import { h, clear } from './dom.js';
+import { Catalog } from './catalog.js';
+import { Live } from './live.js';
+import { readUrl, writeUrl } from './url-state.js';
+import { mountOverview } from './overview.js';
+import { mountDetail } from './detail.js';
+
+const catalog = new Catalog();
+let S = readUrl();
+let view = null;
+let badge, xSelect, modelSelect, navOverview, notice;
+
+function save() { writeUrl(S); }
+
+function notify(text) {
+  notice.textContent = text;
+  notice.hidden = !text;
+  clearTimeout(notify.t);
+  if (text) notify.t = setTimeout(() => { notice.hidden = true; }, 6000);
+}
+
+/** Go to another view (adds a history entry). */
+function navigate(patch) {
+  const next = { ...S, ...patch };
+  if (patch.view && patch.view !== S.view) { next.charts = {}; next.img = null; next.istep = null; }
+  if (patch.model !== undefined && patch.model !== S.model) { next.img = null; next.istep = null; }
+  S = next;
+  writeUrl(S, true);
+  mount();
+}
+
+const ctx = {
+  catalog,
+  get S() { return S; },
+  save, notify, navigate,
+};
+
+function mount() {
+  if (view) view.destroy();
+  view = null;
+  const root = document.getElementById('view');
+  clear(root);
+  if (S.view === 'detail' && S.model == null) S.model = catalog.modelNames()[0] ?? null;
+  document.title = S.view === 'detail' && S.model != null ? `${S.model} · pastalog` : 'pastalog';
+  view = S.view === 'detail' ? mountDetail(root, ctx) : mountOverview(root, ctx);
+  syncHeader();
+}
+
+function syncHeader() {
+  navOverview.setAttribute('aria-current', S.view === 'overview' ? 'page' : 'false');
+  xSelect.value = S.xMode;
+  clear(modelSelect);
+  modelSelect.appendChild(h('option', { value: '', text: 'model…' }));
+  for (const m of catalog.modelNames()) modelSelect.appendChild(h('option', { value: m, text: m }));
+  modelSelect.value = S.view === 'detail' && S.model != null ? S.model : '';
+  modelSelect.classList.toggle('current', S.view === 'detail');
+}
+
+function setBadge({ state, retryIn }) {
+  badge.dataset.state = state;
+  badge.textContent = state === 'live' ? 'live'
+    : state === 'down' ? `disconnected — retrying in ${Math.max(1, Math.round(retryIn / 1000))} s`
+      : state === 'reconnecting' ? 'reconnecting…' : 'connecting…';
+  badge.title = state === 'live' ? 'receiving new points as they are logged' : 'not receiving live updates';
+}
+
+function buildHeader() {
+  navOverview = h('a', { href: '/', class: 'nav-link', text: 'Overview',
+    onclick: e => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); navigate({ view: 'overview' }); } } });
+  modelSelect = h('select', { class: 'model-select', 'aria-label': 'model detail',
+    onchange: () => { if (modelSelect.value) navigate({ view: 'detail', model: modelSelect.value }); } });
+  xSelect = h('select', { class: 'x-mode', 'aria-label': 'x axis',
+    onchange: () => { S.xMode = xSelect.value; save(); if (view) view.setXMode(S.xMode); } },
+  h('option', { value: 'step', text: 'x: step' }),
+  h('option', { value: 'wall', text: 'x: wall time' }),
+  h('option', { value: 'rel', text: 'x: relative time' }));
+  badge = h('span', { class: 'live-badge', role: 'status', 'aria-live': 'polite' });
+  notice = h('div', { class: 'notice', role: 'alert', hidden: true });
+  const header = h('header', { class: 'top' },
+    h('a', { href: '/', class: 'brand', text: 'pastalog',
+      onclick: e => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); navigate({ view: 'overview' }); } } }),
+    h('nav', {}, navOverview, modelSelect),
+    h('div', { class: 'spacer' }), xSelect, badge);
+  document.body.prepend(header, notice);
+}
+
+function installDebugHook(live) {
+  const hook = {
+    /** A fresh plain-object snapshot of what the page shows (read-only). */
+    state: () => ({
+      view: S.view,
+      model: S.model,
+      url: location.search,
+      live: live.state,
+      eventsReceived: live.received,
+      drawn: performance.getEntriesByName('pastalog:drawn').length > 0,
+      models: catalog.modelNames(),
+      charts: view ? view.charts().map(c => c.snapshot()) : [],
+    }),
+  };
+  Object.defineProperty(window, '__pastalog', { value: Object.freeze(hook), writable: false, configurable: false });
+}
+
+async function main() {
+  buildHeader();
+  const live = new Live({
+    onEvents: evs => {
+      catalog.apply(evs);
+      if (view) view.onEvents(evs);
+      syncHeaderSoon();
+    },
+    onStatus: setBadge,
+    onReconnect: async () => {
+      try { await catalog.load(); } catch (e) { notify(`could not reload: ${e.message}`); return; }
+      if (view) view.catchUp();
+      syncHeader();
+    },
+  });
+  installDebugHook(live);
+  await live.start();
+  try {
+    await catalog.load();
+  } catch (e) {
+    notify(`could not load models: ${e.message}`);
+  }
+  mount();
+  window.addEventListener('popstate', () => { S = readUrl(); mount(); });
+  const dark = window.matchMedia('(prefers-color-scheme: dark)');
+  dark.addEventListener('change', () => mount());
+}
+
+let headerTimer = null;
+function syncHeaderSoon() {
+  if (headerTimer) return;
+  headerTimer = setTimeout(() => { headerTimer = null; if (modelSelect.options.length - 1 !== catalog.models.size) syncHeader(); }, 300);
+}
+
+main();

@@ -1,0 +1,675 @@
+// One chart: a uPlot instance used for axes, scales, cursor and zoom, with every line
+// drawn by our own path builders from per-bucket aggregates (buckets.js). The chart
+// fetches N = its pixel width buckets per line, re-fetches finer buckets when zoomed
+// (debounced), and folds live points into the buckets it already has.
+import uPlot from './vendor/uplot/uPlot.esm.js';
+import * as api from './api.js';
+import { Buckets, levelFor } from './buckets.js';
+import { smoothBuckets } from './smoothing.js';
+import { m4Path, valuePath, candlePaths, drawMarkers } from './paths.js';
+import { colorFor, cssVar } from './colors.js';
+import { fmtStepShort, fmtAxisValue, fmtDuration, fmtX } from './format.js';
+import { h, debounce, perFrame } from './dom.js';
+import { installInteractions, cursorBind } from './interactions.js';
+import { buildToolbar } from './chart-toolbar.js';
+
+export const DEFAULT_STATE = Object.freeze({ mode: 'auto', smooth: 0.6, logY: false, x: null, y: null });
+
+const STEP_INCRS = [];
+for (let e = 0; e <= 13; e++) for (const m of [1, 2, 5]) STEP_INCRS.push(m * 10 ** e);
+const DURATION_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
+  21600, 43200, 86400, 172800, 604800, 1209600, 2592000, 7776000, 31536000];
+
+let chartSeq = 0;
+
+export class Chart {
+  /**
+   * @param {HTMLElement} container  where the chart card goes
+   * @param {object} opts  {id, title, xMode, state, height, onStateChange(state),
+   *                        onHover(hover|null), onDrawn()}
+   */
+  constructor(container, opts) {
+    this.id = opts.id || `chart${++chartSeq}`;
+    this.opts = opts;
+    this.xMode = opts.xMode || 'step';
+    this.state = { ...DEFAULT_STATE, ...(opts.state || {}) };
+    this.lines = [];
+    this.u = null;
+    this.drawCount = 0;
+    this.destroyed = false;
+    this._lastAutoX = null;
+    this._hoverX = null;
+    this.el = h('section', { class: 'chart-card', dataset: { chart: this.id } });
+    this.head = h('div', { class: 'chart-head' });
+    if (opts.title != null) this.head.appendChild(h('h3', { class: 'chart-title', text: opts.title }));
+    this.toolbar = buildToolbar(this);
+    this.head.appendChild(this.toolbar.el);
+    this.plotEl = h('div', { class: 'chart-plot' });
+    this.statusEl = h('div', { class: 'chart-status' });
+    this.el.append(this.head, this.plotEl, this.statusEl);
+    container.appendChild(this.el);
+
+    this.scheduleDraw = perFrame(() => this._redraw());
+    this._refetch = debounce(() => this._refetchViews(), 150);
+    this._resized = debounce(() => this._onResize(), 250);
+    this._ro = new ResizeObserver(() => this._resized());
+    this._ro.observe(this.plotEl);
+  }
+
+  // ---------------------------------------------------------------- lines
+
+  /**
+   * Set the lines: [{key, model, series, label, color, dash, show}]. Lines that stay
+   * keep their data; new ones are fetched.
+   */
+  setLines(specs) {
+    const old = new Map(this.lines.map(l => [l.key, l]));
+    const next = specs.map(s => {
+      const prev = old.get(s.key);
+      if (prev) { Object.assign(prev, s); return prev; }
+      return { ...s, full: null, view: null, viewRange: null, viewSteps: null, pending: [],
+        loading: false, error: null, startTime: NaN, countTotal: 0, _ctl: null };
+    });
+    for (const l of old.values()) if (!next.includes(l) && l._ctl) l._ctl.abort();
+    this.lines = next;
+    this._build();
+    for (const l of this.lines) if (!l.full && !l.loading) this._loadFull(l);
+  }
+
+  lineFor(model, series) {
+    return this.lines.find(l => l.model === model && l.series === series);
+  }
+
+  setShown(key, show) {
+    const i = this.lines.findIndex(l => l.key === key);
+    if (i < 0) return;
+    this.lines[i].show = show;
+    if (this.u) this.u.setSeries(i + 1, { show });
+    this._fitAfterChange();
+  }
+
+  // ---------------------------------------------------------------- fetching
+
+  /** Buckets to ask for: one per CSS pixel of plot width. */
+  _n() {
+    const w = this.u ? this.u.bbox.width / (window.devicePixelRatio || 1) : this.plotEl.clientWidth - 60;
+    return Math.max(64, Math.round(w || 600));
+  }
+
+  async _loadFull(line) {
+    line.loading = true;
+    line.error = null;
+    const ctl = new AbortController();
+    line._ctl = ctl;
+    try {
+      const r = await api.getBuckets(line.model, line.series, this._n(), null, null, ctl.signal);
+      if (this.destroyed || ctl.signal.aborted) return;
+      const b = Buckets.fromResponse(r);
+      // points that arrived over the websocket while we fetched: keep those the
+      // answer did not include (they are past its last step)
+      const last = b.lastStep();
+      for (const p of line.pending) if (p[0] > last) b.add(p[0], p[1], p[2]);
+      line.pending = [];
+      line.full = b;
+      line.countTotal = r.countTotal;
+      line.startTime = b.length ? Math.min(...b.t0.slice(0, 16)) : NaN;
+      line.view = null;
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      line.error = e.message;
+      if (e.status === 404) line.full = new Buckets(0);
+    } finally {
+      if (line._ctl === ctl) { line.loading = false; line._ctl = null; }
+    }
+    this._afterData(true);
+    if (this.state.x) this._refetch();
+  }
+
+  /** Step range [a, b] of a line that the x range [xa, xb] (axis units) covers. */
+  _stepRange(line, xa, xb) {
+    if (this.xMode === 'step') return [Math.floor(xa), Math.ceil(xb)];
+    const b = line.full;
+    if (!b || !b.length) return null;
+    const off = this.xMode === 'rel' ? line.startTime : 0;
+    let sa = Infinity, sb = -Infinity;
+    for (let i = 0; i < b.length; i++) {
+      if (b.t1[i] - off >= xa && b.t0[i] - off <= xb) {
+        if (b.s0[i] < sa) sa = b.s0[i];
+        if (b.s1[i] > sb) sb = b.s1[i];
+      }
+    }
+    if (sa > sb) return null;
+    return [Math.floor(sa / b.width) * b.width, (Math.floor(sb / b.width) + 1) * b.width - 1];
+  }
+
+  /** After a zoom: fetch finer buckets for every line whose full level is too coarse. */
+  _refetchViews() {
+    if (this.destroyed || !this.u) return;
+    const range = this.state.x;
+    const n = this._n();
+    for (const line of this.lines) {
+      if (!range || !line.full || !line.show) { if (!range) this._dropView(line); continue; }
+      const sr = this._stepRange(line, range[0], range[1]);
+      if (!sr) continue;
+      const sa = Math.max(sr[0], line.full.firstStep()), sb = Math.min(sr[1], line.full.lastStep());
+      if (sa > sb) continue;
+      const want = levelFor(sa, sb, n);
+      if (want >= line.full.level) { this._dropView(line); continue; }
+      if (line.view && line.view.level <= want && this._covers(line, range[0], range[1])) continue;
+      this._fetchView(line, sa, sb, n, range);
+    }
+    this.scheduleDraw();
+  }
+
+  _dropView(line) {
+    if (line._viewCtl) line._viewCtl.abort();
+    line.view = null; line.viewRange = null; line.viewSteps = null;
+  }
+
+  async _fetchView(line, sa, sb, n, range) {
+    if (line._viewCtl) line._viewCtl.abort();
+    const ctl = new AbortController();
+    line._viewCtl = ctl;
+    try {
+      const r = await api.getBuckets(line.model, line.series, n, sa, sb, ctl.signal);
+      if (this.destroyed || ctl.signal.aborted) return;
+      line.view = Buckets.fromResponse(r);
+      line.viewRange = [range[0], range[1]];
+      line.viewSteps = [sa, sb];
+      line.viewMode = this.xMode;
+    } catch (e) {
+      if (e.name !== 'AbortError') line.error = e.message;
+      return;
+    } finally {
+      if (line._viewCtl === ctl) line._viewCtl = null;
+    }
+    this._fitAfterChange();
+  }
+
+  _covers(line, xa, xb) {
+    if (!line.view || !line.viewRange || line.viewMode !== this.xMode) return false;
+    const eps = (xb - xa) * 1e-6;
+    return line.viewRange[0] <= xa + eps && xb - eps <= line.viewRange[1];
+  }
+
+  // ---------------------------------------------------------------- live
+
+  /** New points for (model, series) from the websocket. */
+  addPoints(model, series, steps, values, times) {
+    const line = this.lineFor(model, series);
+    if (!line) return false;
+    if (!line.full) {
+      for (let i = 0; i < steps.length; i++) line.pending.push([steps[i], values[i], times[i]]);
+      return true;
+    }
+    line.full.addPoints(steps, values, times);
+    line.countTotal += steps.length;
+    while (line.full.length > 2 * this._n()) line.full = line.full.coarsen(1);
+    if (line.view && line.viewSteps) {
+      for (let i = 0; i < steps.length; i++) {
+        if (steps[i] >= line.viewSteps[0] && steps[i] <= line.viewSteps[1]) line.view.add(steps[i], values[i], times[i]);
+      }
+    }
+    if (Number.isNaN(line.startTime) && times.length) line.startTime = times[0];
+    this._afterData(false);
+    return true;
+  }
+
+  /**
+   * Bring a line up to date with the store from the last bucket it has (after a
+   * reconnect, or a "refresh" event for a large batch): only the missing tail is
+   * fetched. `meta` is the series' entry from /api/v1/models, when known.
+   */
+  async catchUp(model, series, meta) {
+    const line = this.lineFor(model, series);
+    if (!line) return;
+    if (!line.full || !line.full.length || line.loading) { if (!line.loading) this._loadFull(line); return; }
+    const b = line.full;
+    const fromKey = b.k[b.length - 1];
+    const x0 = fromKey * b.width;
+    const lastStep = meta && meta.last_step != null ? meta.last_step : null;
+    if (lastStep != null && lastStep < x0) {
+      if (meta.count !== b.total()) this._loadFull(line);
+      return;
+    }
+    const x1 = lastStep != null ? lastStep : x0 + b.width * this._n();
+    const n = Math.floor(x1 / b.width) - fromKey + 1;
+    try {
+      const r = await api.getBuckets(model, series, Math.max(1, n), x0, x1);
+      if (this.destroyed || line.full !== b) return;
+      b.replaceTail(fromKey, Buckets.fromResponse(r));
+      line.countTotal = r.countTotal;
+      if (b.total() !== r.countTotal) { this._loadFull(line); return; }   // older steps changed too
+      while (line.full.length > 2 * this._n()) line.full = line.full.coarsen(1);
+    } catch (e) {
+      if (e.status === 404) { line.full = new Buckets(0); }
+      else { line.error = e.message; return; }
+    }
+    if (line.view) this._dropView(line);
+    this._afterData(false);
+    if (this.state.x) this._refetch();
+  }
+
+  // ---------------------------------------------------------------- drawing
+
+  /** The buckets drawn for a line right now: the zoomed fetch if it covers the view. */
+  _display(line) {
+    if (!line.full) return null;
+    const sc = this.u && this.u.scales.x;
+    if (line.view && sc && sc.min != null && this._covers(line, sc.min, sc.max)) return line.view;
+    return line.full;
+  }
+
+  /** x extents of bucket i: [a, b] for lines and [ca, cb] for candle cells. */
+  _xcols(line, b) {
+    const n = b.length;
+    const xa = new Float64Array(n), xb = new Float64Array(n), ca = new Float64Array(n), cb = new Float64Array(n);
+    if (this.xMode === 'step') {
+      for (let i = 0; i < n; i++) {
+        xa[i] = b.s0[i]; xb[i] = b.s1[i];
+        ca[i] = b.k[i] * b.width - 0.5; cb[i] = (b.k[i] + 1) * b.width - 0.5;
+      }
+    } else {
+      const off = this.xMode === 'rel' ? (line.startTime || 0) : 0;
+      for (let i = 0; i < n; i++) {
+        xa[i] = b.t0[i] - off; xb[i] = b.t1[i] - off;
+        const prev = i > 0 ? b.t1[i - 1] - off : xa[i];
+        ca[i] = (xa[i] + prev) / 2; cb[i] = i + 1 < n ? (xb[i] + b.t0[i + 1] - off) / 2 : xb[i];
+        if (cb[i] <= ca[i]) { ca[i] = xa[i]; cb[i] = xb[i]; }
+      }
+    }
+    return { xa, xb, ca, cb };
+  }
+
+  /** Points of a line in the visible x range (sum of bucket counts). */
+  _visibleCount(line, b, xc) {
+    const sc = this.u.scales.x;
+    let c = 0;
+    for (let i = 0; i < b.length; i++) if (xc.xb[i] >= sc.min && xc.xa[i] <= sc.max) c += b.count[i];
+    return c;
+  }
+
+  /** 'raw', 'smooth' or 'candle' for a line, resolving 'auto'. */
+  modeFor(line, b, xc) {
+    const m = this.state.mode;
+    if (m !== 'auto') return m;
+    if (!b || !this.u) return 'raw';
+    const px = this.u.bbox.width / (window.devicePixelRatio || 1);
+    return this._visibleCount(line, b, xc) > px ? 'candle' : 'raw';
+  }
+
+  _paths(si) {
+    const line = this.lines[si - 1];
+    const u = this.u;
+    const empty = { stroke: new Path2D(), fill: null, clip: null, band: null, gaps: null, flags: 0 };
+    const b = line && this._display(line);
+    if (!b || !b.length) { if (line) line._drawn = null; return empty; }
+    const xc = this._xcols(line, b);
+    const mode = this.modeFor(line, b, xc);
+    let out;
+    if (mode === 'smooth') {
+      const sm = smoothBuckets(b, this.state.smooth);
+      out = { ...empty, stroke: valuePath(u, sm, xc.xa, xc.xb) };
+      line._smooth = sm;
+    } else if (mode === 'candle') {
+      // at least ~4 CSS px per candle: merge neighbouring buckets (exactly) if needed
+      let visible = 0;
+      for (let i = 0; i < b.length; i++) if (xc.xb[i] >= u.scales.x.min && xc.xa[i] <= u.scales.x.max) visible++;
+      const cellPx = (u.bbox.width / (window.devicePixelRatio || 1)) / Math.max(1, visible);
+      const shift = cellPx >= 4 ? 0 : Math.ceil(Math.log2(4 / cellPx));
+      const cb = shift > 0 ? b.coarsen(shift) : b;
+      const cxc = cb === b ? xc : this._xcols(line, cb);
+      const { wicks, bodies } = candlePaths(u, cb, cxc.ca, cxc.cb);
+      out = { ...empty, stroke: wicks, fill: bodies, _fill: line.color, _width: 1 };
+      line._smooth = null;
+    } else {
+      out = { ...empty, stroke: m4Path(u, b, xc.xa, xc.xb) };
+      line._smooth = null;
+    }
+    line._drawn = { b, xc, mode };
+    return out;
+  }
+
+  _drawUnder(u) {
+    // the faint raw line under a smoothed one
+    if (this.state.mode !== 'smooth') return;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+    ctx.clip();
+    ctx.lineWidth = 1 * (window.devicePixelRatio || 1);
+    for (const line of this.lines) {
+      const b = line.show && this._display(line);
+      if (!b || !b.length) continue;
+      const xc = this._xcols(line, b);
+      ctx.strokeStyle = colorFor(line.model, 0.3);
+      ctx.stroke(m4Path(u, b, xc.xa, xc.xb));
+    }
+    ctx.restore();
+  }
+
+  _drawOver(u) {
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+    ctx.clip();
+    for (const line of this.lines) {
+      if (!line.show || !line._drawn) continue;
+      const { b, xc } = line._drawn;
+      drawMarkers(u, b, xc.xa, xc.xb, line.color);
+    }
+    ctx.restore();
+    this.drawCount++;
+    if (this.opts.onDrawn) this.opts.onDrawn(this);
+  }
+
+  /** x extents of every shown line (axis units). */
+  _extents() {
+    let lo = Infinity, hi = -Infinity;
+    for (const line of this.lines) {
+      const b = line.show && line.full;
+      if (!b || !b.length) continue;
+      if (this.xMode === 'step') { lo = Math.min(lo, b.s0[0]); hi = Math.max(hi, b.s1[b.length - 1]); }
+      else {
+        const off = this.xMode === 'rel' ? (line.startTime || 0) : 0;
+        for (let i = 0; i < b.length; i++) { lo = Math.min(lo, b.t0[i] - off); hi = Math.max(hi, b.t1[i] - off); }
+      }
+    }
+    if (lo > hi) return this.xMode === 'wall' ? [Date.now() / 1000 - 60, Date.now() / 1000] : [0, 1];
+    if (lo === hi) return [lo - 1, hi + 1];
+    return [lo, hi];
+  }
+
+  /** y range for what is visible between xa and xb, from bucket min/max (spikes included). */
+  computeY(xa, xb) {
+    if (this.state.y) return this.state.y.slice();
+    const log = this.state.logY;
+    let lo = Infinity, hi = -Infinity;
+    for (const line of this.lines) {
+      if (!line.show || !line.full) continue;
+      const b = this._displayFor(line, xa, xb);
+      if (!b || !b.length) continue;
+      const xc = this._xcols(line, b);
+      for (let i = 0; i < b.length; i++) {
+        if (xc.xb[i] < xa || xc.xa[i] > xb) continue;
+        for (const v of [b.min[i], b.max[i]]) {
+          if (!Number.isFinite(v) || (log && v <= 0)) continue;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+    }
+    if (lo > hi) return log ? [0.1, 10] : [0, 1];
+    if (log) {
+      if (lo === hi) return [lo / 2, hi * 2];
+      const f = Math.pow(hi / lo, 0.05);
+      return [lo / f, hi * f];
+    }
+    if (lo === hi) { const d = Math.abs(lo) * 0.1 || 1; return [lo - d, hi + d]; }
+    const pad = (hi - lo) * 0.05;
+    return [lo - pad, hi + pad];
+  }
+
+  _displayFor(line, xa, xb) {
+    if (line.view && this._covers(line, xa, xb)) return line.view;
+    return line.full;
+  }
+
+  // ---------------------------------------------------------------- uPlot
+
+  _axisOpts() {
+    const stroke = cssVar('--axis', '#555');
+    const grid = { stroke: cssVar('--grid', 'rgba(0,0,0,0.08)'), width: 1 };
+    const ticks = { stroke: cssVar('--grid', 'rgba(0,0,0,0.08)'), width: 1, size: 4 };
+    const font = '11px system-ui, sans-serif';
+    const x = { stroke, grid, ticks, font, space: 60 };
+    if (this.xMode === 'step') {
+      x.incrs = STEP_INCRS;
+      x.values = (u, splits) => splits.map(fmtStepShort);
+    } else if (this.xMode === 'rel') {
+      x.incrs = DURATION_INCRS;
+      x.values = (u, splits) => splits.map(fmtDuration);
+    }
+    const y = { stroke, grid, ticks, font, space: 28, size: 58,
+      values: (u, splits) => splits.map(v => (v == null ? '' : fmtAxisValue(v))) };
+    return [x, y];
+  }
+
+  _build() {
+    if (this.destroyed) return;
+    const hadX = this.state.x;
+    if (this.u) { this.u.destroy(); this.u = null; }
+    const width = Math.max(200, this.plotEl.clientWidth || 600);
+    const height = this.opts.height || 300;
+    const self = this;
+    const series = [{}].concat(this.lines.map(l => ({
+      label: l.label, stroke: l.color, width: 1.5, dash: l.dash || [], show: l.show !== false,
+      points: { show: false }, spanGaps: true,
+      paths: (u, si) => self._paths(si),
+    })));
+    const data = [this._extents(), ...this.lines.map(() => [null, null])];
+    const opts = {
+      width, height,
+      legend: { show: false },
+      scales: {
+        x: { time: this.xMode === 'wall', range: (u, min, max) => {
+          const r = min === max ? [min - 1, max + 1] : [min, max];
+          self._lastAutoX = r;
+          return r;
+        } },
+        y: { auto: false, distr: this.state.logY ? 3 : 1, log: 10,
+          range: (u, min, max) => (min == null ? self.computeY(...self._extents()) : [min, max]) },
+      },
+      axes: this._axisOpts(),
+      series,
+      cursor: {
+        y: false,
+        points: { show: false },
+        drag: { x: true, y: false, setScale: true },
+        bind: cursorBind(this),
+      },
+      hooks: {
+        drawClear: [u => self._drawUnder(u)],
+        draw: [u => self._drawOver(u)],
+        setScale: [(u, key) => { if (key === 'x') self._onXScale(); }],
+        setCursor: [u => self._onCursor(u)],
+      },
+    };
+    this.u = new uPlot(opts, data, this.plotEl);
+    installInteractions(this);
+    if (hadX) this.u.setScale('x', { min: hadX[0], max: hadX[1] });
+  }
+
+  /** Rebuild (axis mode, log scale or theme changed). */
+  rebuild() { this._build(); }
+
+  _onXScale() {
+    const sc = this.u.scales.x;
+    const auto = this._lastAutoX && sc.min === this._lastAutoX[0] && sc.max === this._lastAutoX[1];
+    const prev = this.state.x;
+    this.state.x = auto ? null : [sc.min, sc.max];
+    if (String(prev) !== String(this.state.x)) {
+      this._emitState();
+      this._refetch();
+    }
+    this._fitY();
+  }
+
+  _fitY() {
+    const u = this.u;
+    if (!u || u.scales.x.min == null) return;
+    const [a, b] = this.computeY(u.scales.x.min, u.scales.x.max);
+    const y = u.scales.y;
+    if (y.min === a && y.max === b) return;
+    queueMicrotask(() => { if (this.u === u) u.setScale('y', { min: a, max: b }); });
+  }
+
+  /** Redraw after data changed; keeps the user's zoom, follows new data otherwise. */
+  _afterData() { this.scheduleDraw(); }
+
+  _fitAfterChange() { this.scheduleDraw(); }
+
+  _redraw() {
+    if (!this.u || this.destroyed) return;
+    const data = [this._extents(), ...this.lines.map(() => [null, null])];
+    if (this.state.x) {
+      this.u.setData(data, false);
+      this._fitY();
+    } else {
+      this.u.setData(data, true);   // x follows the data; the setScale hook re-fits y
+    }
+    this._updateStatus();
+  }
+
+  _updateStatus() {
+    const errs = this.lines.filter(l => l.error).map(l => `${l.label}: ${l.error}`);
+    const loading = this.lines.some(l => l.loading);
+    const empty = this.lines.length === 0;
+    this.statusEl.textContent = errs.length ? errs.join('; ') : loading ? 'loading…' : empty ? 'nothing to show' : '';
+    this.statusEl.classList.toggle('error', errs.length > 0);
+  }
+
+  // ---------------------------------------------------------------- hover
+
+  _onCursor(u) {
+    const left = u.cursor.left;
+    if (left == null || left < 0 || !this.opts.onHover) {
+      if (this._hoverX !== null) { this._hoverX = null; if (this.opts.onHover) this.opts.onHover(null); }
+      return;
+    }
+    const x = u.posToVal(left, 'x');
+    this._hoverX = x;
+    this.opts.onHover(this.valuesAt(x));
+  }
+
+  /** Every shown line's value at x (nearest bucket within a few pixels). */
+  valuesAt(x) {
+    const u = this.u;
+    const values = new Map();
+    const pxTol = 12;
+    for (const line of this.lines) {
+      if (!line.show || !line._drawn) continue;
+      const { b, xc } = line._drawn;
+      let best = -1, bestD = Infinity;
+      // binary search on xa (sorted for steps; nearly so for times), then look around
+      let lo = 0, hi = b.length;
+      while (lo < hi) { const m = (lo + hi) >> 1; if (xc.xa[m] < x) lo = m + 1; else hi = m; }
+      for (let i = Math.max(0, lo - 2); i < Math.min(b.length, lo + 2); i++) {
+        const d = x < xc.xa[i] ? xc.xa[i] - x : x > xc.xb[i] ? x - xc.xb[i] : 0;
+        if (d < bestD) { bestD = d; best = i; }
+      }
+      if (best < 0) continue;
+      if (bestD > 0) {
+        const edge = x < xc.xa[best] ? xc.xa[best] : xc.xb[best];
+        if (Math.abs(u.valToPos(x, 'x') - u.valToPos(edge, 'x')) > pxTol) continue;
+      }
+      values.set(line.key, {
+        value: b.value(best), min: b.min[best], max: b.max[best], count: b.count[best],
+        nans: b.nans[best], s0: b.s0[best], s1: b.s1[best],
+        smooth: line._smooth ? line._smooth[best] : null,
+      });
+    }
+    return { x, label: fmtX(x, this.xMode), values };
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** Change display state: {mode, smooth, logY, x, y}. */
+  update(patch) {
+    const before = this.state;
+    this.state = { ...this.state, ...patch };
+    if ('logY' in patch && patch.logY !== before.logY) { this._build(); }
+    else if ('x' in patch) {
+      if (patch.x) this.u.setScale('x', { min: patch.x[0], max: patch.x[1] });
+      else this.resetZoom();
+    }
+    if (this.u) this.u.redraw(true);
+    this._fitY();
+    this.toolbar.sync();
+    this._emitState();
+  }
+
+  resetZoom() {
+    this.state.x = null;
+    this._lastAutoX = null;
+    for (const l of this.lines) this._dropView(l);
+    this._redraw();
+    this._emitState();
+  }
+
+  /** Zoom x to [a, b] (axis units). */
+  zoomTo(a, b) {
+    if (!(b > a)) return;
+    this.u.setScale('x', { min: a, max: b });
+  }
+
+  setXMode(mode) {
+    if (mode === this.xMode) return;
+    this.xMode = mode;
+    this.state.x = null;
+    for (const l of this.lines) this._dropView(l);
+    this._build();
+    this._emitState();
+  }
+
+  _emitState() {
+    if (this.opts.onStateChange) this.opts.onStateChange(this.state);
+  }
+
+  _onResize() {
+    if (!this.u || this.destroyed) return;
+    const width = Math.max(200, this.plotEl.clientWidth);
+    if (Math.abs(width - this.u.width) < 2) return;
+    const oldN = this._n();
+    this.u.setSize({ width, height: this.u.height });
+    const n = this._n();
+    if (n > oldN * 1.5) {
+      for (const l of this.lines) if (l.full && l.full.level > 0) this._loadFull(l);
+    }
+    this._refetch();
+  }
+
+  /** Plain data about the chart, for the read-only debug hook and tests. */
+  snapshot() {
+    const u = this.u;
+    return {
+      id: this.id,
+      title: this.opts.title ?? null,
+      xMode: this.xMode,
+      state: JSON.parse(JSON.stringify(this.state)),
+      drawCount: this.drawCount,
+      x: u ? [u.scales.x.min, u.scales.x.max] : null,
+      y: u ? [u.scales.y.min, u.scales.y.max] : null,
+      lines: this.lines.map(l => {
+        const b = l.full;
+        const d = l._drawn;
+        let max = -Infinity, min = Infinity;
+        if (d) for (let i = 0; i < d.b.length; i++) {
+          if (d.b.max[i] > max) max = d.b.max[i];
+          if (d.b.min[i] < min) min = d.b.min[i];
+        }
+        return {
+          key: l.key, model: l.model, series: l.series, label: l.label, color: l.color,
+          show: l.show !== false, loaded: !!b, loading: l.loading, error: l.error,
+          level: b ? b.level : null, buckets: b ? b.length : 0, points: b ? b.total() : 0,
+          lastStep: b && b.length ? b.s1[b.length - 1] : null,
+          lastValue: b && b.length ? b.last[b.length - 1] : null,
+          drawn: d ? { mode: d.mode, level: d.b.level, buckets: d.b.length,
+            min: Number.isFinite(min) ? min : null, max: Number.isFinite(max) ? max : null,
+            nanBuckets: d.b.nans.filter(n => n > 0).length } : null,
+        };
+      }),
+    };
+  }
+
+  destroy() {
+    this.destroyed = true;
+    this._ro.disconnect();
+    this._refetch.cancel();
+    for (const l of this.lines) { if (l._ctl) l._ctl.abort(); if (l._viewCtl) l._viewCtl.abort(); }
+    if (this.u) this.u.destroy();
+    this.el.remove();
+  }
+}

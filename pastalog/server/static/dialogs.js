@@ -1,0 +1,32 @@
+// Modal dialogs on <dialog>: a confirmation and a generic panel.
+import { h } from './dom.js';
+
+/** Ask before something irreversible. Resolves true when confirmed. */
+export function confirmDialog(message, confirmLabel = 'Delete') {
+  return new Promise(resolve => {
+    const ok = h('button', { type: 'button', class: 'danger confirm-ok', text: confirmLabel });
+    const cancel = h('button', { type: 'button', class: 'confirm-cancel', text: 'Cancel' });
+    const dlg = h('dialog', { class: 'confirm-dialog' },
+      h('p', { class: 'confirm-message', text: message }),
+      h('div', { class: 'dialog-buttons' }, cancel, ok));
+    document.body.appendChild(dlg);
+    let result = false;
+    ok.addEventListener('click', () => { result = true; dlg.close(); });
+    cancel.addEventListener('click', () => dlg.close());
+    dlg.addEventListener('close', () => { dlg.remove(); resolve(result); });
+    dlg.showModal();
+    cancel.focus();
+  });
+}
+
+/** Show `content` in a closable modal panel; returns the dialog element. */
+export function panelDialog(title, content, cls = '') {
+  const close = h('button', { type: 'button', class: 'icon dialog-close', 'aria-label': 'close', text: '✕' });
+  const dlg = h('dialog', { class: `panel-dialog ${cls}` },
+    h('div', { class: 'dialog-head' }, h('h2', { text: title }), close), content);
+  close.addEventListener('click', () => dlg.close());
+  dlg.addEventListener('close', () => dlg.remove());
+  document.body.appendChild(dlg);
+  dlg.showModal();
+  return dlg;
+}

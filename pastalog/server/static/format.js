@@ -1,0 +1,79 @@
+// Number, step and time formatting for axes, legends and tables.
+
+/** JSON value from the API (number, "NaN", "Infinity", "-Infinity", null) → number. */
+export function num(x) {
+  if (typeof x === 'number') return x;
+  if (x === null || x === undefined) return NaN;
+  return Number(x);
+}
+
+/** A whole column from the API → Float64Array (null → NaN). */
+export function numColumn(a) {
+  const out = new Float64Array(a ? a.length : 0);
+  for (let i = 0; i < out.length; i++) out[i] = num(a[i]);
+  return out;
+}
+
+/** A value for people: 4 significant digits, NaN and ±∞ spelled out. */
+export function fmtValue(v) {
+  if (v === null || v === undefined) return '—';
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+∞';
+  if (v === -Infinity) return '−∞';
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(3);
+  return String(Number(v.toPrecision(5)));
+}
+
+/** A step: integer with thin grouping. */
+export function fmtStep(s) {
+  if (s == null || !Number.isFinite(s)) return '—';
+  return Math.round(s).toLocaleString('en-US');
+}
+
+function pad(n, w = 2) { return String(n).padStart(w, '0'); }
+
+/** Unix seconds → local "YYYY-MM-DD HH:MM:SS". */
+export function fmtTime(t) {
+  if (t == null || !Number.isFinite(t)) return '—';
+  const d = new Date(t * 1000);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** Seconds → "1h 02m", "3m 05s", "12.5s". */
+export function fmtDuration(sec) {
+  if (sec == null || !Number.isFinite(sec)) return '—';
+  const sign = sec < 0 ? '−' : '';
+  let s = Math.abs(sec);
+  if (s < 60) return sign + `${Number(s.toPrecision(3))}s`;
+  const d = Math.floor(s / 86400); s -= d * 86400;
+  const hh = Math.floor(s / 3600); s -= hh * 3600;
+  const mm = Math.floor(s / 60); s = Math.floor(s - mm * 60);
+  if (d) return sign + `${d}d ${pad(hh)}h`;
+  if (hh) return sign + `${hh}h ${pad(mm)}m`;
+  return sign + `${mm}m ${pad(s)}s`;
+}
+
+/** Format an x value for the given axis mode. */
+export function fmtX(x, xMode) {
+  if (xMode === 'wall') return fmtTime(x);
+  if (xMode === 'rel') return fmtDuration(x);
+  return fmtStep(x);
+}
+
+/** Compact axis label for a step: 950, 12k, 1.5M. */
+export function fmtStepShort(s) {
+  const a = Math.abs(s);
+  if (a < 1e4) return String(Math.round(s));
+  if (a < 1e6) return `${Number((s / 1e3).toPrecision(4))}k`;
+  if (a < 1e9) return `${Number((s / 1e6).toPrecision(4))}M`;
+  return `${Number((s / 1e9).toPrecision(4))}B`;
+}
+
+/** Compact axis label for a value. */
+export function fmtAxisValue(v) {
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(1);
+  return String(Number(v.toPrecision(6)));
+}

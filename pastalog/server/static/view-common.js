@@ -1,0 +1,76 @@
+// Pieces both views share: line keys, the hidden set, deleting with confirmation,
+// opening a series' table, feeding websocket events to charts.
+import * as api from './api.js';
+import { num } from './format.js';
+import { confirmDialog } from './dialogs.js';
+import { openTable } from './table.js';
+
+export const lineKey = (model, series) => JSON.stringify([model, series]);
+
+/** The S.hidden list as a Set of line keys, and back. */
+export function hiddenSet(S) { return new Set(S.hidden.map(([m, s]) => lineKey(m, s))); }
+export function storeHidden(S, set) { S.hidden = [...set].map(k => JSON.parse(k)); }
+
+/** Confirm, then DELETE a series; the page updates from the store's answer. */
+export async function deleteSeriesFlow(ctx, model, series) {
+  const ok = await confirmDialog(`Delete the series “${series}” of model “${model}”? Its points are removed from the store.`);
+  if (!ok) return false;
+  try {
+    await api.deleteSeries(model, series);
+  } catch (e) {
+    ctx.notify(`could not delete: ${e.message}`);
+    return false;
+  }
+  ctx.catalog.apply([{ type: 'deleted', model, series }]);
+  return true;
+}
+
+export async function deleteModelFlow(ctx, model) {
+  const ok = await confirmDialog(`Delete the model “${model}” with all its series and images?`);
+  if (!ok) return false;
+  try {
+    await api.deleteModel(model);
+  } catch (e) {
+    ctx.notify(`could not delete: ${e.message}`);
+    return false;
+  }
+  ctx.catalog.apply([{ type: 'deleted', model }]);
+  return true;
+}
+
+/** Open the values table of a chart line for the chart's visible range. */
+export function openLineTable(chart, entry) {
+  const line = chart.lines.find(l => l.key === entry.key);
+  if (!line) return;
+  const b = chart._display(line);
+  let steps = null, count = b ? b.total() : 0;
+  if (chart.state.x && b) {
+    const sc = chart.u.scales.x;
+    const xc = chart._xcols(line, b);
+    let sa = Infinity, sb = -Infinity;
+    count = 0;
+    for (let i = 0; i < b.length; i++) {
+      if (xc.xb[i] >= sc.min && xc.xa[i] <= sc.max) {
+        count += b.count[i];
+        sa = Math.min(sa, b.s0[i]); sb = Math.max(sb, b.s1[i]);
+      }
+    }
+    steps = sa <= sb ? [sa, sb] : [0, -1];
+  }
+  openTable(line, steps, count);
+}
+
+/** Feed websocket events to the charts that show them. */
+export function feedCharts(charts, evs, catalog, onLatest) {
+  for (const ev of evs) {
+    if (ev.type === 'points') {
+      const steps = (ev.steps || []).map(num), values = (ev.values || []).map(num);
+      const times = (ev.times || steps.map(() => Date.now() / 1000)).map(num);
+      for (const c of charts) c.addPoints(ev.model, ev.series, steps, values, times);
+      if (onLatest) onLatest(ev.model, ev.series);
+    } else if (ev.type === 'refresh') {
+      for (const c of charts) c.catchUp(ev.model, ev.series, catalog.series(ev.model, ev.series));
+      if (onLatest) onLatest(ev.model, ev.series);
+    }
+  }
+}
