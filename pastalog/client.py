@@ -213,7 +213,8 @@ class Log:
                                     # [path, fd, records or None, ours?]
         self._spool = (_spool.Spool(self._spool_dir, self.model_name)
                        if self._spool_dir else None)
-        self._problem = None
+        self._problem = None        # the trouble of the current outage, if any
+        self._warned = set()        # what was said during it: each problem once
         self._closing = False
         self.closed = False
         self._thread = threading.Thread(target=self._run, name=f"pastalog-{model_name[:20]}",
@@ -480,6 +481,7 @@ class Log:
             if self._problem is not None:
                 log.warning("pastalog: %s takes points again; nothing was lost", self.server)
                 self._problem = None
+                self._warned.clear()
             return True
         text = reply[:300].decode("utf-8", "replace")
         if status in (400, 413, 422):
@@ -497,8 +499,9 @@ class Log:
             self._done.notify_all()
 
     def _warn(self, problem, message, *args):
-        if self._problem != problem:
-            self._problem = problem
+        self._problem = problem
+        if problem not in self._warned:
+            self._warned.add(problem)
             log.warning("pastalog: " + message, *args)
 
 

@@ -1,98 +1,14 @@
 """Shared fixtures: a real pastalog server subprocess on a free 127.0.0.1 port."""
-import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from helpers import ROOT, ServerProcess, free_port  # noqa: E402
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ServerProcess:
-    """``python -m pastalog run`` on its own data dir; start, kill -9, restart."""
-
-    def __init__(self, data_dir, *, port=None, extra_args=(), python=sys.executable):
-        self.data_dir = str(data_dir)
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.extra_args = list(extra_args)
-        self.python = python
-        self.proc = None
-        self.log_path = os.path.join(self.data_dir, f"server-{self.port}.log")
-
-    def start(self, timeout=20):
-        os.makedirs(self.data_dir, exist_ok=True)
-        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [self.python, "-m", "pastalog", "run", str(self.port), "--data", self.data_dir,
-             *self.extra_args], stdout=self._log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"server did not answer within {timeout}s: {self.log()}")
-
-    def log(self):
-        with open(self.log_path, "rb") as fh:
-            return fh.read().decode("utf-8", "replace")[-3000:]
-
-    def kill(self):
-        """kill -9, as a crash would."""
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if getattr(self, "_log", None):
-            self._log.close()
-
-    def request(self, method, path, body=None, headers=None):
-        """Return ``(status, parsed JSON or raw bytes)``."""
-        data = body
-        headers = dict(headers or {})
-        if body is not None and not isinstance(body, (bytes, bytearray)):
-            data = json.dumps(body).encode()
-            headers.setdefault("Content-Type", "application/json")
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                status, raw, ctype = resp.status, resp.read(), resp.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as err:
-            status, raw, ctype = err.code, err.read(), err.headers.get("Content-Type", "")
-        if "json" in ctype:
-            return status, json.loads(raw)
-        return status, raw
-
-    def post_json(self, path, obj):
-        return self.request("POST", path, obj)
-
-    def get_json(self, path):
-        return self.request("GET", path)
+__all__ = ["ROOT", "ServerProcess", "free_port"]
 
 
 @pytest.fixture
