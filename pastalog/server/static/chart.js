@@ -571,7 +571,7 @@ export class Chart {
         smooth: line._smooth ? line._smooth[best] : null,
       });
     }
-    return { x, label: fmtX(x, this.xMode), values };
+    return { x, label: this.xMode === 'step' ? `step ${fmtX(x, 'step')}` : fmtX(x, this.xMode), values };
   }
 
   // ---------------------------------------------------------------- state

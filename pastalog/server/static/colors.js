@@ -8,6 +8,10 @@ export function hashString(s) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  // final avalanche (murmur3 fmix32) so similar names land far apart
+  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
@@ -18,8 +22,8 @@ export function isDark() {
 /** The colour of a model (or any name): hash → hue, plus a little lightness spread. */
 export function colorFor(name, alpha = 1) {
   const h = hashString(name);
-  const hue = h % 360;
-  const step = (h >>> 9) % 3;              // three lightness bands to separate near hues
+  const hue = (h % 18) * 20 + 8;           // 18 well-separated hues...
+  const step = (h >>> 8) % 3;              // ...times three lightness bands
   const dark = isDark();
   const light = dark ? 58 + step * 8 : 36 + step * 8;
   const sat = dark ? 70 : 68;
