@@ -34,8 +34,8 @@ FORMAT = "pastalog-export"
 _PIECE = 100_000
 
 
-def _open(path, mode):
-    if str(path).endswith(".gz"):
+def _open(path, mode, gz=None):
+    if str(path).endswith(".gz") if gz is None else gz:
         return gzip.open(path, mode + "t", encoding="utf-8")
     return open(path, mode, encoding="utf-8")
 
@@ -47,7 +47,7 @@ def export_file(store, path):
     bar = Progress("exporting", len(series) + len(images))
     points = 0
     tmp = f"{path}.partial"
-    with _open(tmp, "w") as out:
+    with _open(tmp, "w", gz=str(path).endswith(".gz")) as out:
         out.write(json.dumps({"format": FORMAT, "version": 1}) + "\n")
         for i, (model, name) in enumerate(series):
             data = store.read_series(model, name)
