@@ -39,7 +39,13 @@ class Page:
         self.errors = []
         self.dialogs = []
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("console", self._console)
+
+    def _console(self, msg):
+        # the browser itself logs a refused websocket while the server is down: that
+        # is the situation under test in the reconnect test, not a page error
+        if msg.type == "error" and not msg.text.startswith("WebSocket connection to"):
+            self.errors.append(msg.text)
 
     def open(self, query=""):
         self.page.goto(self.server.url + "/" + query)

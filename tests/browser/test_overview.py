@@ -59,8 +59,8 @@ def test_legend_toggle_hides_line_and_refits_y(page, server):
     post_points(server, "low", "loss", range(100), [1.0 + 0.01 * i for i in range(100)])
     post_points(server, "high", "loss", range(100), [50.0 + i for i in range(100)])
     page.open()
-    s = page.wait_for("s.charts[0] && s.charts[0].lines.length === 2 && s.charts[0].lines.every(l => l.drawn)")
-    assert s["charts"][0]["y"][1] > 140
+    page.wait_for("s.charts[0] && s.charts[0].lines.length === 2 && s.charts[0].lines.every(l => l.drawn) "
+                  "&& s.charts[0].y[1] > 140")
     page.page.locator(".ov-side .legend-entry", has_text="high").click()
     s = page.wait_for("!s.charts[0].lines.find(l => l.model === 'high').show && s.charts[0].y[1] < 10")
     assert line(s, "low")["show"] is True

@@ -37,7 +37,6 @@ export class Chart {
     this.u = null;
     this.drawCount = 0;
     this.destroyed = false;
-    this._lastAutoX = null;
     this._hoverX = null;
     this.el = h('section', { class: 'chart-card', dataset: { chart: this.id } });
     this.head = h('div', { class: 'chart-head' });
@@ -455,9 +454,8 @@ export class Chart {
       legend: { show: false },
       scales: {
         x: { time: this.xMode === 'wall', range: (u, min, max) => {
-          const r = min === max ? [min - 1, max + 1] : [min, max];
-          self._lastAutoX = r;
-          return r;
+          if (min == null || max == null) return self._extents();
+          return min === max ? [min - 1, max + 1] : [min, max];
         } },
         y: { auto: false, distr: this.state.logY ? 3 : 1, log: 10,
           range: (u, min, max) => (min == null ? self.computeY(...self._extents()) : [min, max]) },
@@ -487,7 +485,9 @@ export class Chart {
 
   _onXScale() {
     const sc = this.u.scales.x;
-    const auto = this._lastAutoX && sc.min === this._lastAutoX[0] && sc.max === this._lastAutoX[1];
+    // data[0] holds exactly the extents, so an auto-ranged x equals them
+    const ext = this._extents();
+    const auto = sc.min === ext[0] && sc.max === ext[1];
     const prev = this.state.x;
     this.state.x = auto ? null : [sc.min, sc.max];
     if (String(prev) !== String(this.state.x)) {
@@ -514,12 +514,10 @@ export class Chart {
   _redraw() {
     if (!this.u || this.destroyed) return;
     const data = [this._extents(), ...this.lines.map(() => [null, null])];
-    if (this.state.x) {
-      this.u.setData(data, false);
-      this._fitY();
-    } else {
-      this.u.setData(data, true);   // x follows the data; the setScale hook re-fits y
-    }
+    // x follows the data unless the user zoomed; y re-fits to what is visible (again
+    // from the setScale hook if x moved)
+    this.u.setData(data, !this.state.x);
+    this._fitY();
     this._updateStatus();
   }
 
@@ -593,7 +591,6 @@ export class Chart {
 
   resetZoom() {
     this.state.x = null;
-    this._lastAutoX = null;
     for (const l of this.lines) this._dropView(l);
     this._redraw();
     this._emitState();
