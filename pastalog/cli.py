@@ -22,6 +22,8 @@ def _env_default(setting):
     raw = os.environ.get(setting.env)
     if raw is None:
         return setting.default
+    if setting.type is bool:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
     try:
         return setting.type(raw)
     except ValueError:
@@ -50,6 +52,9 @@ def build_parser():
     for s in SETTINGS:
         if s.name == "data":
             _add_data(run)
+        elif s.type is bool:
+            run.add_argument(s.flag, action="store_true", default=_env_default(s),
+                             help=f"{s.help} [env {s.env}]")
         else:
             run.add_argument(s.flag, type=s.type, default=_env_default(s),
                              metavar=s.name.split("_")[0].upper(),
@@ -110,9 +115,27 @@ def _open_store(value):
         raise
 
 
+def _is_loopback(host):
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def cmd_run(args):
     from .server.serve import serve
 
+    if not _is_loopback(args.host):
+        if not args.token and not args.insecure:
+            raise UserError(f"--host {args.host} lets other machines in: give --token SECRET "
+                            "(or PASTALOG_TOKEN), or --insecure to let anyone write and delete")
+        if not args.token:
+            print(f"pastalog: WARNING: serving {args.host} without a token (--insecure): "
+                  "anyone who reaches this port can write and delete", file=sys.stderr)
     data = _data_dir(args.data)
     demo = []
 
@@ -120,14 +143,16 @@ def cmd_run(args):
         print(f"pastalog {__version__} serving {url}  (data: {data})  Ctrl-C stops it",
               flush=True)
         if args.demo:
+            env = dict(os.environ, PASTALOG_TOKEN=args.token) if args.token else None
             demo.append(subprocess.Popen(
-                [sys.executable, "-m", "pastalog", "demo", "--server", url]))
+                [sys.executable, "-m", "pastalog", "demo", "--server", url], env=env))
             print("demo: 3 simulated training runs are logging; open the page to watch",
                   flush=True)
 
     try:
         return serve(host=args.host, port=args.port, data=data, max_body_mb=args.max_body_mb,
-                     sync=args.sync, ready=ready)
+                     sync=args.sync, token=args.token or None, public_read=args.public_read,
+                     ready=ready)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UserError(f"port {args.port} on {args.host} is already in use (another "

@@ -25,6 +25,14 @@ SETTINGS = (
     Setting("data", None, "PASTALOG_DATA",
             "data directory (SQLite database and images); default: the user data dir, "
             "e.g. ~/.local/share/pastalog"),
+    Setting("token", None, "PASTALOG_TOKEN",
+            "secret that every write and delete (and read, unless --public-read) must "
+            "send as 'Authorization: Bearer TOKEN'; needed with a non-loopback --host"),
+    Setting("public_read", False, "PASTALOG_PUBLIC_READ",
+            "with --token: let anyone read without it", bool),
+    Setting("insecure", False, "PASTALOG_INSECURE",
+            "allow a non-loopback --host without a token (anyone who reaches the port "
+            "can write and delete)", bool),
     Setting("max_body_mb", 64, "PASTALOG_MAX_BODY_MB",
             "largest request body accepted, in MiB (bigger ones get 413)", int),
     Setting("sync", "normal", "PASTALOG_SYNC",
@@ -37,6 +45,8 @@ def markdown_table():
     """The settings as the Markdown table the README shows."""
     rows = ["| flag | environment | default | what |", "|---|---|---|---|"]
     for s in SETTINGS:
-        default = "user data dir" if s.default is None else f"`{s.default}`"
+        default = {None: "none", False: "off"}.get(s.default, f"`{s.default}`")
+        if s.name == "data":
+            default = "user data dir"
         rows.append(f"| `{s.flag}` | `{s.env}` | {default} | {s.help} |")
     return "\n".join(rows)

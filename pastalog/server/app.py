@@ -1,4 +1,5 @@
 """The HTTP routes: thin, over a ``Store`` and a ``Hub`` (see docs/API.md)."""
+import hmac
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ log = logging.getLogger("pastalog.server")
 STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+COOKIE = "pastalog_token"
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 MAX_BUCKETS = 100_000
 
@@ -31,7 +33,8 @@ def _direct(fn, *args):
     return fn(*args)
 
 
-def make_app(store, hub=None, *, max_body=64 * 2**20, writer=None):
+def make_app(store, hub=None, *, max_body=64 * 2**20, writer=None, token=None,
+             public_read=False):
     """Build the WSGI app.
 
     Parameters
@@ -44,6 +47,12 @@ def make_app(store, hub=None, *, max_body=64 * 2**20, writer=None):
     writer : callable, optional
         ``writer(fn, *args)`` runs a store write; the server passes one that runs it
         on its single writer thread. Default: call directly.
+    token : str, optional
+        When set, every write and delete needs ``Authorization: Bearer <token>`` (or
+        the session cookie the page gets from ``POST /api/v1/session``), and so does
+        every read unless ``public_read``. The page and ``/healthz`` stay open.
+    public_read : bool
+        With a token: let anyone read.
 
     Returns
     -------
@@ -126,9 +135,37 @@ def make_app(store, hub=None, *, max_body=64 * 2**20, writer=None):
         bottle.response.content_type = "application/json"
         return dumps({"error": "internal server error; the server log has the details"})
 
+    open_paths = ("/", "/healthz", "/api/v1/session")
+
+    def authorized():
+        if token is None:
+            return True
+        given = bottle.request.get_header("Authorization", "")
+        if given.startswith("Bearer "):
+            given = given[len("Bearer "):]
+        else:
+            given = bottle.request.get_cookie(COOKIE) or ""
+        return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
+
+    def guard():
+        method, path = bottle.request.method, bottle.request.path
+        if method not in ("GET", "HEAD"):
+            origin = bottle.request.get_header("Origin")
+            host = bottle.request.get_header("Host", "")
+            if origin is not None and origin.split("://", 1)[-1] != host:
+                fail(403, f"cross-origin {method} refused (Origin {origin[:80]!r} is not "
+                          "this server)")
+        if path in open_paths or path.startswith("/static/"):
+            return
+        if method in ("GET", "HEAD") and public_read:
+            return
+        if not authorized():
+            fail(401, "this server needs a token: send 'Authorization: Bearer <token>'")
+
     def errors_as_json(callback):
         def wrapper(*args, **kwargs):
             try:
+                guard()
                 return callback(*args, **kwargs)
             except PayloadTooLarge as exc:
                 fail(413, str(exc))
@@ -165,6 +202,18 @@ def make_app(store, hub=None, *, max_body=64 * 2**20, writer=None):
     @app.get("/static/<path:path>")
     def static(path):
         return page(path, Cache_Control="no-cache")
+
+    @app.post("/api/v1/session")
+    def session():
+        """The page trades the token for an HttpOnly cookie (images and /ws need it)."""
+        doc = json_body()
+        given = doc.get("token") if isinstance(doc, dict) else None
+        if not isinstance(given, str):
+            raise BadRequest("body must be {\"token\": \"...\"}")
+        if token is not None and not hmac.compare_digest(given.encode(), token.encode()):
+            fail(401, "wrong token")
+        bottle.response.set_cookie(COOKIE, given, httponly=True, samesite="strict", path="/")
+        return ok({"ok": True, "auth": token is not None})
 
     @app.get("/healthz")
     def healthz():

@@ -9,6 +9,7 @@ import signal
 import sys
 
 import gevent
+import gevent.event
 from gevent.pywsgi import WSGIServer
 from gevent.threadpool import ThreadPool
 from geventwebsocket.handler import WebSocketHandler
@@ -30,7 +31,8 @@ class _QuietHandler(WebSocketHandler):
             super().log_request()
 
 
-def serve(*, host, port, data, max_body_mb=64, sync="normal", ready=None):
+def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public_read=False,
+          ready=None):
     """Serve until SIGINT/SIGTERM. ``ready(url)`` is called once it listens."""
     store = Store(data, synchronous=sync.upper())
     pool = ThreadPool(1)
@@ -39,7 +41,8 @@ def serve(*, host, port, data, max_body_mb=64, sync="normal", ready=None):
     def writer(fn, *args):
         return pool.apply(fn, args)
 
-    app = make_app(store, hub, max_body=max_body_mb * 2**20, writer=writer)
+    app = make_app(store, hub, max_body=max_body_mb * 2**20, writer=writer, token=token,
+                   public_read=public_read)
     server = WSGIServer((host, port), app, handler_class=_QuietHandler, log=None,
                         error_log=logging.getLogger("pastalog.wsgi"))
     server.init_socket()  # raises OSError (port in use, bad address) before we print
