@@ -313,6 +313,8 @@ class Log:
             self._wake.set()
             deadline = None if timeout is None else time.monotonic() + timeout
             while self._delivered < target:
+                if not self._thread.is_alive():
+                    return False
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
@@ -383,6 +385,16 @@ class Log:
         return ("/api/v1/points", encode_batch(uuid.uuid4().hex, batch), CONTENT_TYPE, size)
 
     def _run(self):
+        try:
+            self._loop()
+        except BaseException:
+            # A bug here must not pass silently: flush() stops waiting, close() warns.
+            log.exception("pastalog: the sender thread for %s stopped on an error; points "
+                          "written from now on are not sent", self.server)
+            with self._done:
+                self._done.notify_all()
+
+    def _loop(self):
         if self._spool_dir:
             self._replay.extend([p, fd, None, False] for p, fd in _spool.orphans(self._spool_dir))
         backoff = 0.0
