@@ -496,11 +496,16 @@ class Store:
                 return model
         return None
 
-    def _series_meta(self, model, name):
-        return self._r.execute(
+    def _series_range(self, model, name, x0, x1):
+        """``(id, count, agg_level, x0, x1)`` with the range defaulting to the series'."""
+        row = self._r.execute(
             "SELECT s.id, s.count, s.min_step, s.max_step, s.agg_level FROM series s "
             "JOIN models m ON m.id=s.model_id WHERE m.name=? AND s.name=?",
             (model, name)).fetchone()
+        if row is None:
+            return None
+        sid, count, smin, smax, base = row
+        return (sid, count, base, smin if x0 is None else x0, smax if x1 is None else x1)
 
     def _points_in(self, sid, x0, x1):
         """Decoded points of a series with ``x0 <= step <= x1``, sorted by step."""
@@ -520,12 +525,10 @@ class Store:
         dict or None
             ``{"steps": int64 array, "values": float64 array, "times": float64 array}``
         """
-        meta = self._series_meta(model, name)
+        meta = self._series_range(model, name, x0, x1)
         if meta is None:
             return None
-        sid, _, smin, smax, _ = meta
-        x0 = smin if x0 is None else x0
-        x1 = smax if x1 is None else x1
+        sid, _, _, x0, x1 = meta
         steps, values, times = self._points_in(sid, x0, x1)
         return {"steps": steps, "values": values, "times": times}
 
@@ -540,12 +543,10 @@ class Store:
         """
         if buckets < 1:
             raise BadRequest(f"buckets must be at least 1, got {buckets}")
-        meta = self._series_meta(model, name)
+        meta = self._series_range(model, name, x0, x1)
         if meta is None:
             return None
-        sid, count, smin, smax, base = meta
-        x0 = smin if x0 is None else x0
-        x1 = smax if x1 is None else x1
+        sid, count, base, x0, x1 = meta
         if x1 < x0:
             raise BadRequest(f"x1 ({x1}) must not be below x0 ({x0})")
         level = 0
