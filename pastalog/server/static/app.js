@@ -112,20 +112,27 @@ async function main() {
       syncHeaderSoon();
     },
     onStatus: setBadge,
-    onReconnect: async () => {
+    onOpen: async again => {
+      // the first open after the page loaded, or any reopen: catch up on what the
+      // page may have missed (a view mounted before the socket opened, or a gap)
+      if (!view) return;
+      void again;
       try { await catalog.load(); } catch (e) { notify(`could not reload: ${e.message}`); return; }
-      if (view) view.catchUp();
+      view.catchUp();
       syncHeader();
     },
   });
   installDebugHook(live);
-  await live.start();
+  // connect and load at once; if the socket opens only after the view mounted, the
+  // view catches up on what arrived in between (onOpen)
+  const opened = live.start();
   try {
     await catalog.load();
   } catch (e) {
     notify(`could not load models: ${e.message}`);
   }
   mount();
+  void opened;
   window.addEventListener('popstate', () => { S = readUrl(); mount(); });
   const dark = window.matchMedia('(prefers-color-scheme: dark)');
   dark.addEventListener('change', () => mount());

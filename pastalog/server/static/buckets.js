@@ -9,6 +9,8 @@ export class Buckets {
   constructor(level) {
     this.level = level;
     this.width = 2 ** level;
+    this.version = 0;        // bumped on every change, keys the chart's derived caches
+    this.derived = new Map();
     for (const f of FIELDS) this[f] = [];
   }
 
@@ -60,6 +62,7 @@ export class Buckets {
 
   /** Fold one point into its bucket. */
   add(step, value, time) {
+    this.version++;
     const key = Math.floor(step / this.width);
     const n = this.k.length;
     let i = n && this.k[n - 1] === key ? n - 1 : (n === 0 || this.k[n - 1] < key ? n : this.lowerBound(key));
@@ -121,6 +124,7 @@ export class Buckets {
    * cell's first step at a level <= ours): the catch-up after a reconnect.
    */
   replaceTail(fromKey, other) {
+    this.version++;
     const o = other.level < this.level ? other.coarsen(this.level - other.level) : other;
     const i = this.lowerBound(fromKey);
     for (const f of FIELDS) this[f].length = i;
@@ -128,6 +132,18 @@ export class Buckets {
       if (o.k[j] < fromKey) continue;
       for (const f of FIELDS) this[f].push(o[f][j]);
     }
+  }
+
+  /** Something computed from these buckets, recomputed only when they change. */
+  cached(key, compute) {
+    const k = `${key}@${this.version}`;
+    let v = this.derived.get(k);
+    if (v === undefined) {
+      if (this.derived.size > 16) this.derived.clear();
+      v = compute();
+      this.derived.set(k, v);
+    }
+    return v;
   }
 
   /** Total points held. */

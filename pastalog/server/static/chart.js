@@ -89,10 +89,12 @@ export class Chart {
 
   // ---------------------------------------------------------------- fetching
 
-  /** Buckets to ask for: one per CSS pixel of plot width. */
+  /** Buckets to ask for, from the plot's width in CSS pixels. */
   _n() {
     const w = this.u ? this.u.bbox.width / (window.devicePixelRatio || 1) : this.plotEl.clientWidth - 60;
-    return Math.max(64, Math.round(w || 600));
+    // one bucket per 2 CSS px: the M4 line still looks like a full draw, and the
+    // server and the page do half the work of one per pixel
+    return Math.max(64, Math.round((w || 600) / 2));
   }
 
   async _loadFull(line) {
@@ -261,6 +263,10 @@ export class Chart {
 
   /** x extents of bucket i: [a, b] for lines and [ca, cb] for candle cells. */
   _xcols(line, b) {
+    return b.cached(`x|${this.xMode}|${this.xMode === 'rel' ? line.startTime : 0}`, () => this._computeXcols(line, b));
+  }
+
+  _computeXcols(line, b) {
     const n = b.length;
     const xa = new Float64Array(n), xb = new Float64Array(n), ca = new Float64Array(n), cb = new Float64Array(n);
     if (this.xMode === 'step') {
@@ -307,7 +313,7 @@ export class Chart {
     const mode = this.modeFor(line, b, xc);
     let out;
     if (mode === 'smooth') {
-      const sm = smoothBuckets(b, this.state.smooth);
+      const sm = b.cached(`s|${this.state.smooth}`, () => smoothBuckets(b, this.state.smooth));
       out = { ...empty, stroke: valuePath(u, sm, xc.xa, xc.xb) };
       line._smooth = sm;
     } else if (mode === 'candle') {
@@ -316,7 +322,7 @@ export class Chart {
       for (let i = 0; i < b.length; i++) if (xc.xb[i] >= u.scales.x.min && xc.xa[i] <= u.scales.x.max) visible++;
       const cellPx = (u.bbox.width / (window.devicePixelRatio || 1)) / Math.max(1, visible);
       const shift = cellPx >= 4 ? 0 : Math.ceil(Math.log2(4 / cellPx));
-      const cb = shift > 0 ? b.coarsen(shift) : b;
+      const cb = shift > 0 ? b.cached(`c|${shift}`, () => b.coarsen(shift)) : b;
       const cxc = cb === b ? xc : this._xcols(line, cb);
       const { wicks, bodies } = candlePaths(u, cb, cxc.ca, cxc.cb);
       out = { ...empty, stroke: wicks, fill: bodies, _fill: line.color, _width: 1 };

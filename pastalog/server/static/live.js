@@ -3,7 +3,7 @@
 
 export class Live {
   /**
-   * @param {object} o  {model, onEvents(list), onStatus({state, retryIn}), onReconnect()}
+   * @param {object} o  {model, onEvents(list), onStatus({state, retryIn}), onOpen(again)}
    */
   constructor(o) {
     this.o = o;
@@ -48,7 +48,7 @@ export class Live {
       this.attempt = 0;
       this._status('live');
       if (this._firstOpen) { this._firstOpen(); this._firstOpen = null; }
-      if (again && this.o.onReconnect) this.o.onReconnect();
+      if (this.o.onOpen) this.o.onOpen(again);
     };
     ws.onmessage = e => {
       let msg;
