@@ -135,12 +135,14 @@ def unit_heat_strip(activations, cmap="heat", max_units=512, max_rows=64):
 
     Returns
     -------
-    numpy.ndarray, uint8, (rows * zoom, units * zoom, 3)
+    numpy.ndarray, uint8
+        ``(rows * zoom_y, units * zoom_x, 3)``, zooms chosen to make it about
+        256 px wide and 128 px tall (at least 2 px a cell).
 
     Examples
     --------
-    >>> unit_heat_strip(np.random.rand(8, 10)).shape[2]
-    3
+    >>> unit_heat_strip(np.random.rand(8, 10)).shape
+    (128, 250, 3)
     """
     a = np.asarray(activations, dtype=np.float64)
     if a.ndim == 1:
@@ -148,9 +150,11 @@ def unit_heat_strip(activations, cmap="heat", max_units=512, max_rows=64):
     if a.ndim != 2:
         raise ValueError("unit_heat_strip needs (N, U), got shape %r" % (a.shape,))
     a = a[:max_rows, :max_units]
-    # Make small layers legible: aim for a strip at least ~200 px wide.
-    zoom = max(1, min(16, 200 // max(1, a.shape[1])))
-    return upscale(apply_colormap(a, cmap), max(zoom, 2))
+    # Legible at a glance: about 256 px wide and 128 px tall, whole pixels.
+    zoom_x = max(2, 256 // max(1, a.shape[1]))
+    zoom_y = max(2, 128 // max(1, a.shape[0]))
+    img = apply_colormap(a, cmap)
+    return img.repeat(zoom_y, axis=0).repeat(zoom_x, axis=1)
 
 
 def activation_image(activations):

@@ -133,8 +133,8 @@ def confusion_image(cm, class_names=None):
     rows = cm.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         norm = np.where(rows > 0, cm / np.maximum(rows, 1), 0.0)
-    side = min(7.0, 2.0 + 0.45 * k)
-    fig = new_figure(2 * side + 1.0, side + 0.6)
+    side = min(7.0, 2.0 + 0.4 * k)
+    fig = new_figure(2 * side + 0.8, side + 0.5, dpi=80)
     show_numbers = k <= 20
     for pos, (title, data, fmt) in enumerate(
         [("counts", cm, "%d"), ("row-normalised", norm, "%.2f")]
@@ -153,8 +153,8 @@ def confusion_image(cm, class_names=None):
             size = max(5, 11 - k // 3)
             for i in range(k):
                 for j in range(k):
-                    if pos == 0 and data[i, j] == 0:
-                        continue
+                    if cm[i, j] == 0:
+                        continue  # empty cells stay blank: the eye finds the errors
                     dark = data[i, j] > 0.6 * vmax
                     ax.text(j, i, fmt % data[i, j], ha="center", va="center",
                             fontsize=size, color="white" if dark else "black")

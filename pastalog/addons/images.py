@@ -176,8 +176,8 @@ def blend(base, overlay, alpha=0.5):
     Parameters
     ----------
     base, overlay : numpy.ndarray, shape (H, W, 3), uint8
-    alpha : float
-        Weight of ``overlay``, in [0, 1].
+    alpha : float or array_like of shape (H, W)
+        Weight of ``overlay``, in [0, 1]; an array gives each pixel its own.
 
     Returns
     -------
@@ -185,18 +185,23 @@ def blend(base, overlay, alpha=0.5):
 
     Examples
     --------
-    >>> black = np.zeros((1, 1, 3), np.uint8)
-    >>> white = np.full((1, 1, 3), 255, np.uint8)
+    >>> black = np.zeros((1, 2, 3), np.uint8)
+    >>> white = np.full((1, 2, 3), 255, np.uint8)
     >>> blend(black, white, 0.5)[0, 0].tolist()
     [128, 128, 128]
+    >>> blend(black, white, [[0.0, 1.0]])[0, :, 0].tolist()
+    [0, 255]
     """
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError("alpha must be in [0, 1], not %r" % (alpha,))
     b = np.asarray(base, dtype=np.float64)
     o = np.asarray(overlay, dtype=np.float64)
     if b.shape != o.shape:
         raise ValueError("blend needs equal shapes, got %r and %r" % (b.shape, o.shape))
-    return np.round((1.0 - alpha) * b + alpha * o).astype(np.uint8)
+    a = np.asarray(alpha, dtype=np.float64)
+    if a.ndim == 2:
+        a = a[..., None]
+    if not (np.all(a >= 0.0) and np.all(a <= 1.0)):
+        raise ValueError("alpha must be in [0, 1], not %r" % (alpha,))
+    return np.round((1.0 - a) * b + a * o).astype(np.uint8)
 
 
 def hstack(images, pad=2, pad_value=255):

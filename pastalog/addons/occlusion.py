@@ -187,7 +187,8 @@ def occlusion_panel(image, heatmap, alpha=0.6, min_size=112):
     image : array_like, (H, W) or (C, H, W)
     heatmap : array_like, (H, W)
     alpha : float
-        Opacity of the heatmap.
+        Opacity of the heatmap where it is strongest; weaker values are
+        drawn more transparent.
     min_size : int
         Enlarge (whole pixels) until the image is at least this tall.
 
@@ -206,7 +207,14 @@ def occlusion_panel(image, heatmap, alpha=0.6, min_size=112):
         raise ValueError(
             "heatmap shape %r does not match the image's %r" % (heat.shape, base.shape[:2])
         )
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError("alpha must be in [0, 1], not %r" % (alpha,))
     m = float(np.nanmax(np.abs(heat))) if heat.size else 0.0
-    colored = apply_colormap(heat, "diverging", lo=-m, hi=m) if m > 0 else np.full_like(base, 255)
+    scale = m if m > 0 else 1.0
+    # Colour only where the heatmap is strong: each pixel's opacity grows with
+    # |heat|, so the input stays readable where occlusion changed nothing.
+    colored = apply_colormap(heat, "diverging", lo=-scale, hi=scale)
+    weight = alpha * np.clip(np.abs(np.nan_to_num(heat)) / scale, 0.0, 1.0)
+    overlay = blend(base, colored, weight)
     zoom = max(1, -(-int(min_size) // base.shape[0]))
-    return hstack([upscale(base, zoom), upscale(blend(base, colored, alpha), zoom)])
+    return hstack([upscale(base, zoom), upscale(overlay, zoom)])
