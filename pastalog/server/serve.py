@@ -6,6 +6,7 @@ commits never stall the event loop that serves reads and websockets.
 """
 import logging
 import signal
+import socket
 import sys
 
 import gevent
@@ -24,7 +25,18 @@ log = logging.getLogger("pastalog.server")
 
 
 class _QuietHandler(WebSocketHandler):
-    """Logs errors only: one access line per 50 ms batch would drown the console."""
+    """Logs errors only: one access line per 50 ms batch would drown the console.
+
+    Sets ``TCP_NODELAY``: pywsgi writes a response's headers and body separately, and
+    Nagle's algorithm with the client's delayed ACK would hold every answer ~40 ms.
+    """
+
+    def __init__(self, sock, address, server, *args, **kwargs):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # not TCP (a unix socket): nothing to tune
+            pass
+        super().__init__(sock, address, server, *args, **kwargs)
 
     def log_request(self):
         if self.code is not None and int(str(self.code).split()[0]) >= 500:
