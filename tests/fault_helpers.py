@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -114,3 +115,82 @@ class Child:
 
     def wait(self, timeout):
         return self.proc.wait(timeout=timeout)
+
+
+class RawWebSocket:
+    """A minimal websocket reader over a plain socket.
+
+    websocket-client spends about 0.7 s receiving one 1.5 MB message here, which
+    would measure the test, not the server; this reads frames with ``recv_into``.
+    ``rcvbuf`` sets ``SO_RCVBUF`` before connecting (a browser that stops reading).
+    """
+
+    def __init__(self, port, path="/ws", *, rcvbuf=None, timeout=30):
+        import base64
+
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\n\r\n".encode())
+        self._buf = bytearray()
+        while b"\r\n\r\n" not in self._buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed during the websocket handshake")
+            self._buf += chunk
+        head, _, rest = bytes(self._buf).partition(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n")[0]:
+            raise ConnectionError(f"no websocket upgrade: {head[:200]!r}")
+        self._buf = bytearray(rest)
+
+    def _exactly(self, n):
+        while len(self._buf) < n:
+            chunk = self.sock.recv(max(1 << 20, n - len(self._buf)))
+            if not chunk:
+                raise EOFError("the server closed the connection")
+            self._buf += chunk
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
+
+    def recv(self):
+        """One message as ``(opcode, payload bytes)``; EOFError when the peer closed."""
+        parts, first_op = [], None
+        while True:
+            b0, b1 = self._exactly(2)
+            op, n = b0 & 0x0F, b1 & 0x7F
+            if n == 126:
+                n = int.from_bytes(self._exactly(2), "big")
+            elif n == 127:
+                n = int.from_bytes(self._exactly(8), "big")
+            mask = self._exactly(4) if b1 & 0x80 else None
+            payload = self._exactly(n)
+            if mask:
+                payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+            if op >= 8:                       # control frames may interleave
+                if op == 8:
+                    return op, payload
+                continue
+            first_op = first_op or op
+            parts.append(payload)
+            if b0 & 0x80:
+                return first_op, b"".join(parts)
+
+    def events(self):
+        """The next text message, decoded (a list of events); EOFError on close."""
+        op, payload = self.recv()
+        if op == 8:
+            raise EOFError(f"close frame {payload[:2].hex()}")
+        return json.loads(payload)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
