@@ -39,9 +39,11 @@ $(LEGACY_STAMP): mk/legacy.mk
 # The same target under the name the issue uses.
 $(LEGACY_VENV): $(LEGACY_STAMP)
 
+# pytest runs inside the legacy venv and starts the server with the main
+# interpreter; --confcutdir keeps the main suite's tests/conftest.py out.
 test-legacy: $(LEGACY_STAMP)
 	mkdir -p $(LEGACY_CACHE)/theano
 	OPENBLAS_NUM_THREADS=1 \
-	PASTALOG_THEANO_COMPILEDIR=$(LEGACY_CACHE)/theano \
+	THEANO_FLAGS="$${THEANO_FLAGS:+$$THEANO_FLAGS,}base_compiledir=$(LEGACY_CACHE)/theano" \
 	PASTALOG_SERVER_PYTHON=$(LEGACY_SERVER_PYTHON) \
-	$(LEGACY_VENV)/bin/python -m pytest -q tests/legacy $(PYTEST_ARGS)
+	$(LEGACY_VENV)/bin/python -m pytest -q --confcutdir=tests/legacy tests/legacy $(PYTEST_ARGS)

@@ -40,6 +40,9 @@ def pytest_configure(config):
     for module in ("theano", "lasagne", "nolearn", "sklearn", "pkg_resources"):
         config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:%s.*" % module)
     config.addinivalue_line("filterwarnings", "ignore:pkg_resources is deprecated")
+    # Lasagne 0.1 passes conv2d's old keyword to Theano 1.0, which renamed it.
+    config.addinivalue_line("filterwarnings",
+                            "ignore:The `image_shape` keyword argument:UserWarning")
 
 
 class Server:
