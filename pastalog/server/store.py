@@ -44,7 +44,7 @@ SCHEMA_VERSION = 1
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
 PYRAMID_AFTER = 16384
-TOP_LEVEL = 48
+LEVELS_ABOVE = 20  # stored levels: agg_level, +2, ..., +20 (higher ones merge on read)
 _BATCH_MEMORY = 7 * 24 * 3600  # how long a batch id is remembered, in seconds
 
 _SCHEMA = """
@@ -73,6 +73,12 @@ CREATE TABLE IF NOT EXISTS images(
     width INTEGER NOT NULL, height INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS images_by_name ON images(model_id, name, step);
 CREATE TABLE IF NOT EXISTS batches(id TEXT PRIMARY KEY, time REAL NOT NULL) WITHOUT ROWID;
+"""
+
+_INSERT_AGG = """
+INSERT INTO agg(series_id, level, cell, count, nans, vmin, vmax, first, last,
+                fstep, lstep, vsum, t0, t1)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 _UPSERT_AGG = """
@@ -304,7 +310,8 @@ class Store:
             self._merge_small_chunks(conn, sid)
         level = stats["agg_level"]
         if level is not None:
-            self._add_to_pyramid(conn, sid, level, steps, values, times)
+            self._add_to_pyramid(conn, sid, level, steps, values, times,
+                                 (stats["min_step"], stats["max_step"]))
         elif count > PYRAMID_AFTER:
             self._build_pyramid(conn, sid, smax - smin + 1, count)
 
@@ -353,15 +360,28 @@ class Store:
         conn.execute("UPDATE series SET agg_level=? WHERE id=?", (level, sid))
         self._add_to_pyramid(conn, sid, level, steps, values, times)
 
-    def _add_to_pyramid(self, conn, sid, base, steps, values, times):
+    def _add_to_pyramid(self, conn, sid, base, steps, values, times, old=None):
+        """Add points to every stored level; ``old`` is the (min, max) step before them.
+
+        Cells outside ``old`` cannot exist yet and take a plain INSERT; the few that may
+        (at the edges of an in-order append) take the merging UPSERT.
+        """
         order = np.argsort(steps, kind="stable")
         s, v, t = steps[order], values[order], times[order]
-        rows = []
-        for level in range(base, TOP_LEVEL + 1, 2):
-            agg = aggregate(s, v, t, level) if level == base else merge_levels(agg, 2)
-            cols = [agg[name].tolist() for name in FIELDS]
-            rows.extend((sid, level, *vals) for vals in zip(*cols))
-        conn.executemany(_UPSERT_AGG, rows)
+        fresh, overlap = [], []
+        for level in range(base, base + LEVELS_ABOVE + 1, 2):
+            if level == base:
+                agg = aggregate(s, v, t, level)
+            elif len(agg["cell"]) > 1:
+                agg = merge_levels(agg, 2)
+            else:  # one cell: every level above holds the same aggregate
+                agg = dict(agg, cell=agg["cell"] >> 2)
+            lo, hi = (None, None) if old is None else (old[0] >> level, old[1] >> level)
+            for vals in zip(*[agg[name].tolist() for name in FIELDS]):
+                row = (sid, level, *vals)
+                (overlap if lo is not None and lo <= vals[0] <= hi else fresh).append(row)
+        conn.executemany(_INSERT_AGG, fresh)
+        conn.executemany(_UPSERT_AGG, overlap)
 
     # -- images ------------------------------------------------------------------
 
@@ -556,7 +576,7 @@ class Store:
         if base is None or level < base:
             agg = aggregate(*self._points_in(sid, lo, hi), level)
         else:
-            stored = min(TOP_LEVEL - (TOP_LEVEL - base) % 2, base + (level - base) // 2 * 2)
+            stored = min(base + LEVELS_ABOVE, base + (level - base) // 2 * 2)
             rows = self._r.execute(
                 "SELECT cell, count, nans, vmin, vmax, first, last, fstep, lstep, vsum, t0, t1 "
                 "FROM agg WHERE series_id=? AND level=? AND cell BETWEEN ? AND ? ORDER BY cell",
