@@ -14,8 +14,8 @@ Layout (schema version 1)::
 Points are stored in chunks of up to ``CHUNK_POINTS`` (packed by ``codec``, about
 10 bytes a point). Small ingests append small chunks that are merged once a series
 has ``MERGE_AFTER`` of them. Once a series holds more than ``PYRAMID_AFTER`` points
-it gets a pyramid of aggregates at every other level from ``agg_level`` up, so a
-chart query reads at most about two rows per bucket whatever the series' length.
+it gets a pyramid of aggregates at every level from ``agg_level`` up, so a chart
+query reads at most one row per bucket whatever the series' length.
 
 A write commits before it returns: with WAL and ``synchronous=NORMAL`` a point that
 was answered 200 survives ``kill -9`` of the server. SQLite stores NaN as NULL; the
@@ -44,7 +44,7 @@ SCHEMA_VERSION = 1
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
 PYRAMID_AFTER = 16384
-LEVELS_ABOVE = 20  # stored levels: agg_level, +2, ..., +20 (higher ones merge on read)
+LEVELS_ABOVE = 20  # stored levels: agg_level, +1, ..., +20 (higher ones merge on read)
 _BATCH_MEMORY = 7 * 24 * 3600  # how long a batch id is remembered, in seconds
 
 _SCHEMA = """
@@ -129,7 +129,7 @@ def _pyramid_level(span, count):
     """The lowest stored level for a series: buckets of about 64 points or more."""
     spacing = max(1.0, span / max(count, 1))
     level = max(0, int(np.ceil(np.log2(64 * spacing))))
-    return level + (level % 2)
+    return level
 
 
 class Store:
@@ -369,13 +369,13 @@ class Store:
         order = np.argsort(steps, kind="stable")
         s, v, t = steps[order], values[order], times[order]
         fresh, overlap = [], []
-        for level in range(base, base + LEVELS_ABOVE + 1, 2):
+        for level in range(base, base + LEVELS_ABOVE + 1):
             if level == base:
                 agg = aggregate(s, v, t, level)
             elif len(agg["cell"]) > 1:
-                agg = merge_levels(agg, 2)
+                agg = merge_levels(agg, 1)
             else:  # one cell: every level above holds the same aggregate
-                agg = dict(agg, cell=agg["cell"] >> 2)
+                agg = dict(agg, cell=agg["cell"] >> 1)
             lo, hi = (None, None) if old is None else (old[0] >> level, old[1] >> level)
             for vals in zip(*[agg[name].tolist() for name in FIELDS]):
                 row = (sid, level, *vals)
@@ -576,7 +576,7 @@ class Store:
         if base is None or level < base:
             agg = aggregate(*self._points_in(sid, lo, hi), level)
         else:
-            stored = min(base + LEVELS_ABOVE, base + (level - base) // 2 * 2)
+            stored = min(base + LEVELS_ABOVE, level)
             rows = self._r.execute(
                 "SELECT cell, count, nans, vmin, vmax, first, last, fstep, lstep, vsum, t0, t1 "
                 "FROM agg WHERE series_id=? AND level=? AND cell BETWEEN ? AND ? ORDER BY cell",
@@ -623,11 +623,9 @@ def _series_dict(row):
 def _columns(rows):
     if not rows:
         return {name: np.empty(0) for name in FIELDS}
-    cols = list(zip(*rows))
     out = {}
-    for name, col in zip(FIELDS, cols):
-        if name in ("cell", "count", "nans", "fstep", "lstep"):
-            out[name] = np.array(col, dtype=np.int64)
-        else:
-            out[name] = np.array([np.nan if x is None else x for x in col], dtype=np.float64)
+    for name, col in zip(FIELDS, zip(*rows)):
+        # float64 turns SQL NULL (None) into NaN, which is what NULL means here.
+        kind = np.int64 if name in ("cell", "count", "nans", "fstep", "lstep") else np.float64
+        out[name] = np.array(col, dtype=kind)
     return out
