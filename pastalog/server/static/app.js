@@ -107,6 +107,9 @@ async function main() {
   buildHeader();
   const live = new Live({
     onEvents: evs => {
+      // new points reach the charts before the catalog counts them: a chart that is
+      // fetching compares the catalog's count with the answer's to skip duplicates
+      if (view) view.onPoints(evs);
       catalog.apply(evs);
       if (view) view.onEvents(evs);
       syncHeaderSoon();

@@ -10,14 +10,19 @@ export class Buckets {
     this.level = level;
     this.width = 2 ** level;
     this.version = 0;        // bumped on every change, keys the chart's derived caches
+    this.maxStep = -Infinity; // highest step held: a point at or past it is the newest
     this.derived = new Map();
     for (const f of FIELDS) this[f] = [];
   }
 
   get length() { return this.k.length; }
 
-  /** From a getBuckets() answer. */
-  static fromResponse(r) {
+  /**
+   * From a getBuckets() answer. The answer's x0/x1 are cell bounds; `steps`
+   * ({first, last}: the series' known first and last step) narrows the outer buckets
+   * to where the data really is, and tells later points whether they are the newest.
+   */
+  static fromResponse(r, steps = null) {
     const b = new Buckets(r.level);
     const c = r.cols;
     const n = c.x0.length;
@@ -32,7 +37,21 @@ export class Buckets {
       b.sum.push(finite > 0 ? c.mean[i] * finite : 0);
       b.t0.push(c.t0[i]); b.t1.push(c.t1[i]);
     }
+    b.maxStep = n ? b.s1[n - 1] : -Infinity;
+    if (steps && n) b.clampTo(steps.first, steps.last);
     return b;
+  }
+
+  /** Narrow the outer buckets to the series' real first/last step. */
+  clampTo(first, last) {
+    const n = this.length;
+    if (!n) return;
+    if (first != null && first > this.s0[0] && first <= this.s1[0]) this.s0[0] = first;
+    if (last != null && last < this.s1[n - 1] && last >= this.s0[n - 1]) {
+      this.s1[n - 1] = last;
+      this.maxStep = last;
+    }
+    this.version++;
   }
 
   /** Mean of the non-NaN values of bucket i (NaN if none). */
@@ -68,6 +87,7 @@ export class Buckets {
     let i = n && this.k[n - 1] === key ? n - 1 : (n === 0 || this.k[n - 1] < key ? n : this.lowerBound(key));
     const isNaN_ = Number.isNaN(value);
     if (i === this.k.length || this.k[i] !== key) {
+      if (step > this.maxStep) this.maxStep = step;
       this._insert(i, [key, step, step, 1, isNaN_ ? 1 : 0, isNaN_ ? NaN : value, isNaN_ ? NaN : value,
         value, value, isNaN_ ? 0 : value, time, time]);
       return;
@@ -79,7 +99,8 @@ export class Buckets {
       if (!(this.min[i] <= value)) this.min[i] = value;   // NaN min means "no value yet"
       if (!(this.max[i] >= value)) this.max[i] = value;
     }
-    if (step >= this.s1[i]) { this.last[i] = value; this.s1[i] = step; }
+    if (step >= this.maxStep) { this.last[i] = value; this.maxStep = step; }
+    if (step > this.s1[i]) this.s1[i] = step;
     if (step < this.s0[i]) { this.first[i] = value; this.s0[i] = step; }
     if (time < this.t0[i]) this.t0[i] = time;
     if (time > this.t1[i]) this.t1[i] = time;
@@ -97,6 +118,7 @@ export class Buckets {
   /** A copy merged into cells 2^shift times as wide (exact, like the server's). */
   coarsen(shift) {
     const out = new Buckets(this.level + shift);
+    out.maxStep = this.maxStep;
     const n = this.length;
     for (let i = 0; i < n; i++) {
       const key = Math.floor(this.k[i] / 2 ** shift);
@@ -132,6 +154,7 @@ export class Buckets {
       if (o.k[j] < fromKey) continue;
       for (const f of FIELDS) this[f].push(o[f][j]);
     }
+    this.maxStep = this.length ? this.s1[this.length - 1] : -Infinity;
   }
 
   /** Something computed from these buckets, recomputed only when they change. */

@@ -97,22 +97,39 @@ export class Chart {
     return Math.max(64, Math.round((w || 600) / 2));
   }
 
+  /** The series' first/last step and count as the catalog knows them now. */
+  _meta(line) {
+    const m = this.opts.getMeta ? this.opts.getMeta(line.model, line.series) : null;
+    return m ? { first: m.first_step, last: m.last_step, count: m.count } : null;
+  }
+
   async _loadFull(line) {
     line.loading = true;
     line.error = null;
     const ctl = new AbortController();
     line._ctl = ctl;
+    line.pending = [];
+    // what the page knew when it asked; websocket points from now on go to `pending`
+    const known = this._meta(line);
     try {
       const r = await api.getBuckets(line.model, line.series, this._n(), null, null, ctl.signal);
       if (this.destroyed || ctl.signal.aborted) return;
-      const b = Buckets.fromResponse(r);
-      // points that arrived over the websocket while we fetched: keep those the
-      // answer did not include (they are past its last step)
-      const last = b.lastStep();
-      for (const p of line.pending) if (p[0] > last) b.add(p[0], p[1], p[2]);
+      // the answer already holds the first (count_total - known count) pending points
+      let included = line.pending.length;
+      let first = null, last = null;
+      if (known && known.count != null) {
+        included = Math.max(0, Math.min(line.pending.length, r.countTotal - known.count));
+        first = known.first; last = known.last;
+        for (const p of line.pending.slice(0, included)) {
+          if (first == null || p[0] < first) first = p[0];
+          if (last == null || p[0] > last) last = p[0];
+        }
+      }
+      const b = Buckets.fromResponse(r, { first, last });
+      for (const p of line.pending.slice(included)) b.add(p[0], p[1], p[2]);
       line.pending = [];
       line.full = b;
-      line.countTotal = r.countTotal;
+      line.countTotal = r.countTotal + 0;
       line.startTime = b.length ? Math.min(...b.t0.slice(0, 16)) : NaN;
       line.view = null;
     } catch (e) {
@@ -174,7 +191,8 @@ export class Chart {
     try {
       const r = await api.getBuckets(line.model, line.series, n, sa, sb, ctl.signal);
       if (this.destroyed || ctl.signal.aborted) return;
-      line.view = Buckets.fromResponse(r);
+      const m = this._meta(line);
+      line.view = Buckets.fromResponse(r, m);
       line.viewRange = [range[0], range[1]];
       line.viewSteps = [sa, sb];
       line.viewMode = this.xMode;
@@ -199,7 +217,7 @@ export class Chart {
   addPoints(model, series, steps, values, times) {
     const line = this.lineFor(model, series);
     if (!line) return false;
-    if (!line.full) {
+    if (!line.full || line.loading) {
       for (let i = 0; i < steps.length; i++) line.pending.push([steps[i], values[i], times[i]]);
       return true;
     }
@@ -226,6 +244,7 @@ export class Chart {
     if (!line) return;
     if (!line.full || !line.full.length || line.loading) { if (!line.loading) this._loadFull(line); return; }
     const b = line.full;
+    if (meta && meta.count === b.total() && meta.last_step <= b.maxStep) return;   // nothing missed
     const fromKey = b.k[b.length - 1];
     const x0 = fromKey * b.width;
     const lastStep = meta && meta.last_step != null ? meta.last_step : null;
@@ -235,16 +254,29 @@ export class Chart {
     }
     const x1 = lastStep != null ? lastStep : x0 + b.width * this._n();
     const n = Math.floor(x1 / b.width) - fromKey + 1;
+    line.loading = true;          // websocket points wait in `pending` meanwhile
+    line.pending = [];
+    let handedOver = false;
     try {
       const r = await api.getBuckets(model, series, Math.max(1, n), x0, x1);
       if (this.destroyed || line.full !== b) return;
       b.replaceTail(fromKey, Buckets.fromResponse(r));
+      if (meta) b.clampTo(null, meta.last_step);
       line.countTotal = r.countTotal;
-      if (b.total() !== r.countTotal) { this._loadFull(line); return; }   // older steps changed too
+      if (b.total() !== r.countTotal) {   // older steps changed too: fetch it all again
+        handedOver = true;
+        line.loading = false;
+        this._loadFull(line);
+        return;
+      }
+      // points that arrived while we fetched and are past what the answer held
+      for (const p of line.pending) if (p[0] > b.maxStep) b.add(p[0], p[1], p[2]);
       while (line.full.length > 2 * this._n()) line.full = line.full.coarsen(1);
     } catch (e) {
       if (e.status === 404) { line.full = new Buckets(0); }
       else { line.error = e.message; return; }
+    } finally {
+      if (!handedOver) { line.loading = false; line.pending = []; this.scheduleDraw(); }
     }
     if (line.view) this._dropView(line);
     this._afterData(false);
@@ -523,6 +555,8 @@ export class Chart {
     // x follows the data unless the user zoomed; y re-fits to what is visible (again
     // from the setScale hook if x moved)
     this.u.setData(data, !this.state.x);
+    // (setData without resetting scales schedules no redraw of its own)
+    if (this.state.x) this.u.redraw(true);
     this._fitY();
     this._updateStatus();
   }
@@ -585,11 +619,13 @@ export class Chart {
     const before = this.state;
     this.state = { ...this.state, ...patch };
     if ('logY' in patch && patch.logY !== before.logY) { this._build(); }
-    else if ('x' in patch) {
-      if (patch.x) this.u.setScale('x', { min: patch.x[0], max: patch.x[1] });
-      else this.resetZoom();
+    else if ('x' in patch && patch.x) {
+      this.u.setScale('x', { min: patch.x[0], max: patch.x[1] });
+      this._refetch();
     }
-    if (this.u) this.u.redraw(true);
+    else if ('x' in patch) this.resetZoom();
+    // (not after setScale: redraw re-applies the current x and would undo it)
+    else if (this.u) this.u.redraw(true);
     this._fitY();
     this.toolbar.sync();
     this._emitState();
@@ -629,7 +665,7 @@ export class Chart {
     this.u.setSize({ width, height: this.u.height });
     const n = this._n();
     if (n > oldN * 1.5) {
-      for (const l of this.lines) if (l.full && l.full.level > 0) this._loadFull(l);
+      for (const l of this.lines) if (l.full && l.full.level > 0 && !l.loading) this._loadFull(l);
     }
     this._refetch();
   }
@@ -661,7 +697,8 @@ export class Chart {
           lastValue: b && b.length ? b.last[b.length - 1] : null,
           drawn: d ? { mode: d.mode, level: d.b.level, buckets: d.b.length,
             min: Number.isFinite(min) ? min : null, max: Number.isFinite(max) ? max : null,
-            nanBuckets: d.b.nans.filter(n => n > 0).length } : null,
+            nanBuckets: d.b.nans.filter(n => n > 0).length,
+            nans: d.b.nans.reduce((a, n) => a + n, 0) } : null,
         };
       }),
     };

@@ -6,7 +6,7 @@ import { Legend } from './legend.js';
 import { colorFor } from './colors.js';
 import { encodeChart, decodeChart } from './url-state.js';
 import { ImagesPanel } from './images.js';
-import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, deleteModelFlow, openLineTable, feedCharts } from './view-common.js';
+import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, deleteModelFlow, openLineTable, feedPoints, feedRefresh } from './view-common.js';
 
 /** "conv1/mean" → "conv1"; a name without "/" is its own group. */
 export function groupOf(name) {
@@ -36,6 +36,7 @@ export function mountDetail(root, ctx) {
     let legend = null;
     const chart = new Chart(grid, {
       id, title: group, xMode: S.xMode, height: 220,
+      getMeta: (m, s) => catalog.series(m, s),
       state: decodeChart(S.charts[id]),
       onStateChange: st => { S.charts[id] = encodeChart(st); ctx.save(); },
       onHover: hv => legend && legend.setHover(hv),
@@ -107,9 +108,10 @@ export function mountDetail(root, ctx) {
   const charts = () => [...cards.values()].map(c => c.chart);
   return {
     charts,
+    onPoints(evs) { feedPoints(charts(), evs.filter(e => e.model === model)); },
     onEvents(evs) {
       const mine = evs.filter(e => e.model === model);
-      feedCharts(charts(), mine, catalog, (mdl, series) => {
+      feedRefresh(charts(), mine, catalog, (mdl, series) => {
         const card = cards.get(groupOf(series));
         if (card) { const l = latest(series); card.legend.setLatest(lineKey(mdl, series), l.latest, l.latestStep); }
       });

@@ -6,7 +6,7 @@ export function cursorBind(chart) {
   return {
     mousedown: (u, targ, handler) => e => {
       if (e.button !== 0) return;
-      if (e.shiftKey) { startPan(chart, e.clientX); e.preventDefault(); return; }
+      if (e.shiftKey) { startPan(chart, e.clientX); return; }   // (listener is passive)
       handler(e);
     },
     dblclick: () => null,   // ours resets the zoom and drops zoomed fetches

@@ -4,7 +4,7 @@ import { Chart } from './chart.js';
 import { Legend } from './legend.js';
 import { colorFor, dashFor } from './colors.js';
 import { encodeChart, decodeChart } from './url-state.js';
-import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, openLineTable, feedCharts } from './view-common.js';
+import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, openLineTable, feedPoints, feedRefresh } from './view-common.js';
 
 export function mountOverview(root, ctx) {
   const { catalog, S } = ctx;
@@ -21,6 +21,7 @@ export function mountOverview(root, ctx) {
   let drawnMarked = false;
   const chart = new Chart(chartBox, {
     id: 'overview',
+    getMeta: (m, s) => catalog.series(m, s),
     xMode: S.xMode,
     state: decodeChart(S.charts.overview),
     height: Math.max(260, Math.min(560, Math.round(window.innerHeight * 0.62))),
@@ -136,8 +137,9 @@ export function mountOverview(root, ctx) {
 
   return {
     charts: () => [chart],
+    onPoints(evs) { feedPoints([chart], evs); },
     onEvents(evs) {
-      feedCharts([chart], evs, catalog, (model, series) => {
+      feedRefresh([chart], evs, catalog, (model, series) => {
         const l = latest(model, series);
         legend.setLatest(lineKey(model, series), l.latest, l.latestStep);
       });

@@ -60,17 +60,22 @@ export function openLineTable(chart, entry) {
   openTable(line, steps, count);
 }
 
-/** Feed websocket events to the charts that show them. */
-export function feedCharts(charts, evs, catalog, onLatest) {
+/** Feed websocket points to the charts that show them (before the catalog counts them). */
+export function feedPoints(charts, evs) {
   for (const ev of evs) {
-    if (ev.type === 'points') {
-      const steps = (ev.steps || []).map(num), values = (ev.values || []).map(num);
-      const times = (ev.times || steps.map(() => Date.now() / 1000)).map(num);
-      for (const c of charts) c.addPoints(ev.model, ev.series, steps, values, times);
-      if (onLatest) onLatest(ev.model, ev.series);
-    } else if (ev.type === 'refresh') {
+    if (ev.type !== 'points') continue;
+    const steps = (ev.steps || []).map(num), values = (ev.values || []).map(num);
+    const times = (ev.times || steps.map(() => Date.now() / 1000)).map(num);
+    for (const c of charts) c.addPoints(ev.model, ev.series, steps, values, times);
+  }
+}
+
+/** After the catalog took the events: large batches re-fetched, latest values shown. */
+export function feedRefresh(charts, evs, catalog, onLatest) {
+  for (const ev of evs) {
+    if (ev.type === 'refresh') {
       for (const c of charts) c.catchUp(ev.model, ev.series, catalog.series(ev.model, ev.series));
-      if (onLatest) onLatest(ev.model, ev.series);
     }
+    if ((ev.type === 'points' || ev.type === 'refresh') && onLatest) onLatest(ev.model, ev.series);
   }
 }
