@@ -22,6 +22,17 @@ const DURATION_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
 
 let chartSeq = 0;
 
+/** The nearest 1, 2 or 5 × 10^k below (up=false) or above (up=true) v > 0. */
+function niceLog(v, up) {
+  const e = Math.floor(Math.log10(v));
+  const steps = up ? [1, 2, 5, 10] : [10, 5, 2, 1];
+  for (const m of steps) {
+    const c = m * 10 ** e;
+    if (up ? c >= v * (1 - 1e-12) : c <= v * (1 + 1e-12)) return Number(c.toPrecision(12));
+  }
+  return v;
+}
+
 export class Chart {
   /**
    * @param {HTMLElement} container  where the chart card goes
@@ -440,9 +451,9 @@ export class Chart {
     }
     if (lo > hi) return log ? [0.1, 10] : [0, 1];
     if (log) {
-      if (lo === hi) return [lo / 2, hi * 2];
-      const f = Math.pow(hi / lo, 0.05);
-      return [lo / f, hi * f];
+      // widen to 1-2-5 values so the axis ends on labels people can read
+      const f = lo === hi ? 2 : Math.pow(hi / lo, 0.03);
+      return [niceLog(lo / f, false), niceLog(hi * f, true)];
     }
     if (lo === hi) { const d = Math.abs(lo) * 0.1 || 1; return [lo - d, hi + d]; }
     const pad = (hi - lo) * 0.05;

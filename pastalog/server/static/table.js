@@ -76,7 +76,7 @@ export async function openTable(line, steps, countInRange) {
         h('td', { text: fmtTime(pts.times[i]) })));
     }
     tableBox.appendChild(h('table', { class: 'values-table' },
-      h('thead', {}, h('tr', {}, h('th', { text: 'step' }), h('th', { text: 'value' }), h('th', { text: 'time' }))),
+      h('thead', {}, h('tr', {}, h('th', { class: 'num', text: 'step' }), h('th', { class: 'num', text: 'value' }), h('th', { text: 'time' }))),
       body));
   } catch (e) {
     status.textContent = `could not load: ${e.message}`;
