@@ -143,3 +143,17 @@ def test_million_points_render_with_their_single_spike(page, server):
     page.screenshot("overview-million")
     print(f"1,000,000 points drawn {took * 1000:.0f} ms after navigation")
     assert page.errors == []
+
+
+def test_large_batch_while_open_arrives_as_refresh_and_catches_up(page, server):
+    post_points(server, "m1", "loss", range(100), [1.0] * 100)
+    page.open()
+    page.wait_for("s.charts[0] && s.charts[0].lines[0].drawn")
+    n = 50_000                           # far past the hub's per-event point limit
+    values = [1.0] * n
+    values[30_000] = 77.0
+    post_points(server, "m1", "loss", range(100, 100 + n), values)
+    s = page.wait_for(f"s.charts[0].lines[0].points === {100 + n} && s.charts[0].y[1] >= 77", timeout=10)
+    ln = s["charts"][0]["lines"][0]
+    assert ln["lastStep"] == 100 + n - 1 and ln["drawn"]["max"] == 77.0
+    assert page.errors == []

@@ -265,6 +265,7 @@ export class Chart {
     }
     const x1 = lastStep != null ? lastStep : x0 + b.width * this._n();
     const n = Math.floor(x1 / b.width) - fromKey + 1;
+    if (n > 2 * this._n()) { this._loadFull(line); return; }   // a long tail: a coarser level fits better
     line.loading = true;          // websocket points wait in `pending` meanwhile
     line.pending = [];
     let handedOver = false;
