@@ -55,18 +55,40 @@ def named_layers(layers):
 
 
 def as_input(X):
-    """``X`` as a float array of Theano's ``floatX``."""
+    """``X`` as a float array of Theano's ``floatX``.
+
+    Examples
+    --------
+    >>> as_input([[1, 2]]).dtype == theano.config.floatX
+    True
+    """
     return np.asarray(X, dtype=theano.config.floatX)
 
 
 def compile_predict(output_layer, input_var):
-    """Compile ``X -> output`` in deterministic mode (dropout off)."""
+    """Compile ``X -> output`` in deterministic mode (dropout off).
+
+    Examples
+    --------
+    >>> x = T.matrix("x")
+    >>> l_out = lasagne.layers.DropoutLayer(lasagne.layers.InputLayer((None, 2), x), 0.5)
+    >>> compile_predict(l_out, x)(as_input([[1, 2]])).tolist()
+    [[1.0, 2.0]]
+    """
     out = lasagne.layers.get_output(output_layer, deterministic=True)
     return theano.function([input_var], out, allow_input_downcast=True)
 
 
 def predict_batched(fn, X, batch_size=256):
-    """Apply a compiled ``fn`` to ``X`` in chunks of ``batch_size`` rows."""
+    """Apply a compiled ``fn`` to ``X`` in chunks of ``batch_size`` rows.
+
+    Examples
+    --------
+    >>> sizes = []
+    >>> out = predict_batched(lambda b: sizes.append(len(b)) or b, np.zeros((5, 2)), 2)
+    >>> out.shape, sizes
+    ((5, 2), [2, 2, 1])
+    """
     X = as_input(X)
     if len(X) <= batch_size:
         return np.asarray(fn(X))
@@ -79,6 +101,12 @@ def class_scores(output):
 
     Saliency uses the unnormalised score of a class (Simonyan et al. 2014):
     the gradient of a softmax probability also depends on every other class.
+
+    Examples
+    --------
+    >>> x = T.matrix("x")
+    >>> class_scores(T.nnet.softmax(x)) is x, class_scores(x) is x
+    (True, True)
     """
     owner = getattr(output, "owner", None)
     if owner is not None and type(owner.op).__name__ == "Softmax":

@@ -145,3 +145,17 @@ def test_docstring_examples_run(name):
     module = importlib.import_module(name)
     assert module.__all__ == sorted(module.__all__)
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+@pytest.mark.parametrize("script", ["mnist_lasagne.py", "nolearn_callback.py"])
+def test_example_scripts_take_epochs_and_server(script):
+    import os
+    import subprocess
+    import sys
+
+    path = os.path.join(os.path.dirname(mnist_lasagne.__file__), script)
+    out = subprocess.run([sys.executable, path, "--help"], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "--epochs" in out.stdout and "--server" in out.stdout
+    assert "http://127.0.0.1:8120" in out.stdout
