@@ -3,9 +3,11 @@ STAMPS := .cache/stamps
 
 .PHONY: test dev chromium clean
 
-# Everything the tests need, then the tests.
+# Everything the tests need, then the tests: the main suite (server, client, browser),
+# then the Theano/Lasagne add-ons in their own virtualenv.
 test: dev chromium
 	$(PYTHON) -m pytest -q
+	$(MAKE) test-legacy LEGACY_SERVER_PYTHON="$$(command -v $(PYTHON))"
 
 dev: $(STAMPS)/dev
 $(STAMPS)/dev: pyproject.toml setup.py
@@ -15,6 +17,8 @@ $(STAMPS)/dev: pyproject.toml setup.py
 # Browser tests drive Debian's Chromium (Playwright's own download cannot work here).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
+
+include mk/legacy.mk
 
 clean:
 	rm -rf .cache/stamps .pytest_cache build *.egg-info

@@ -27,6 +27,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 COOKIE = "pastalog_token"
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 MAX_BUCKETS = 100_000
+MAX_MODELS_PER_QUERY = 200
 
 
 def _direct(fn, *args):
@@ -325,22 +326,46 @@ def make_app(store, hub=None, *, max_body=64 * 2**20, writer=None, token=None,
             fail(404, f"no model named {model!r}")
         return ok(found)
 
+    def bucket_answer(model, name, buckets, x0, x1):
+        result = store.read_buckets(model, name, buckets, x0, x1)
+        if result is None:
+            return None
+        return {"model": model, "series": name, "level": result["level"],
+                "width": 2 ** result["level"], "count_total": result["count_total"],
+                "buckets": _bucket_columns(result["agg"], result["level"])}
+
+    def range_params():
+        return int_param("x0", -2**62, 2**62), int_param("x1", -2**62, 2**62)
+
     @app.get("/api/v1/series")
     def series():
         model, name = param("model"), param("series")
-        x0, x1 = int_param("x0", -2**62, 2**62), int_param("x1", -2**62, 2**62)
+        x0, x1 = range_params()
         buckets = int_param("buckets", 1, MAX_BUCKETS)
-        if buckets is None:
-            points = store.read_series(model, name, x0, x1)
-            if points is None:
-                fail(404, f"model {model!r} has no series {name!r}")
-            return ok({"model": model, "series": name, **points})
-        result = store.read_buckets(model, name, buckets, x0, x1)
-        if result is None:
+        found = (store.read_series(model, name, x0, x1) if buckets is None
+                 else bucket_answer(model, name, buckets, x0, x1))
+        if found is None:
             fail(404, f"model {model!r} has no series {name!r}")
-        return ok({"model": model, "series": name, "level": result["level"],
-                   "width": 2 ** result["level"], "count_total": result["count_total"],
-                   "buckets": _bucket_columns(result["agg"], result["level"])})
+        if buckets is None:
+            found = {"model": model, "series": name, **found}
+        return ok(found)
+
+    @app.get("/api/v1/buckets")
+    def many_buckets():
+        """One series of many models at once: what the overview draws on load."""
+        name = param("series")
+        models = bottle.request.query.getall("model")
+        if len(models) > MAX_MODELS_PER_QUERY:
+            fail(400, f"at most {MAX_MODELS_PER_QUERY} 'model' parameters, got {len(models)}")
+        x0, x1 = range_params()
+        buckets = int_param("buckets", 1, MAX_BUCKETS) or 1000
+        results = []
+        for raw in models:
+            model = raw.encode("latin-1").decode("utf-8", "replace")  # bottle's WSGI decoding
+            found = bucket_answer(model, name, buckets, x0, x1)
+            results.append(found or {"model": model, "series": name,
+                                     "error": f"model {model!r} has no series {name!r}"})
+        return ok({"series": name, "results": results})
 
     @app.get("/api/v1/images")
     def images():
@@ -429,6 +454,8 @@ def _bucket_columns(agg, level):
     return {
         "x0": cells << level,
         "x1": ((cells + 1) << level) - 1,
+        "s0": agg["fstep"].astype(np.int64),
+        "s1": agg["lstep"].astype(np.int64),
         "count": count,
         "nans": nans,
         "min": _null_for_nan(vmin),
