@@ -1,0 +1,148 @@
+"""Helpers shared by the benchmarks: a server subprocess, RSS, sizes, percentiles."""
+import json
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+__all__ = ["ROOT", "Server", "dir_size", "fresh", "free_port", "get_json", "log_line",
+           "median", "pct", "proc_status_kb"]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+_LAUNCHER = ("import os, sys\n"
+             "pid = os.fork()\n"
+             "if pid == 0:\n"
+             "    os.execv(sys.argv[1], sys.argv[1:])\n"
+             "sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n")
+
+
+def fresh(cmd):
+    """``cmd`` behind a small fork-and-exec launcher, for children whose RSS we report.
+
+    Linux keeps ``ru_maxrss`` across exec, and Python starts children with vfork: a
+    child started straight from this (large) process would report *our* peak RSS as
+    its own. Forked from a 10 MB interpreter instead, it starts from that launcher's.
+    """
+    return [sys.executable, "-S", "-c", _LAUNCHER] + list(cmd)
+
+
+def pct(sorted_vals, q):
+    """Nearest-rank percentile of an already sorted list (as anchors.py computes it)."""
+    if not len(sorted_vals):
+        return None
+    k = min(len(sorted_vals) - 1, max(0, int(math.ceil(q * len(sorted_vals))) - 1))
+    return sorted_vals[k]
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def dir_size(path):
+    """Apparent bytes of every file under ``path``."""
+    total = 0
+    for dp, _dn, fn in os.walk(path):
+        for f in fn:
+            try:
+                total += os.lstat(os.path.join(dp, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def proc_status_kb(pid, key):
+    """``VmRSS``/``VmHWM``/... of a process in kB, or None."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def get_json(url, timeout=120):
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+def log_line(log, label, result, keys):
+    brief = {k: (round(v, 3) if isinstance(v, float) else v)
+             for k in keys if (v := result.get(k)) is not None}
+    log(f"[{label}] {json.dumps(brief)}")
+
+
+class Server:
+    """``python -m pastalog run PORT --data DIR`` on 127.0.0.1; stopped by its pid."""
+
+    def __init__(self, data_dir, *, port=None, python=sys.executable):
+        self.data_dir = str(data_dir)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.python = python
+        self.proc = None
+
+    def start(self, timeout=30):
+        os.makedirs(self.data_dir, exist_ok=True)
+        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self._log = open(os.path.join(self.data_dir, "..", f"server-{self.port}.log"), "ab")
+        self.proc = subprocess.Popen(
+            [self.python, "-m", "pastalog", "run", str(self.port), "--data", self.data_dir],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pastalog server exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"pastalog server did not answer within {timeout} s")
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def rss_kb(self):
+        return proc_status_kb(self.proc.pid, "VmRSS")
+
+    def hwm_kb(self):
+        return proc_status_kb(self.proc.pid, "VmHWM")
+
+    def stop(self, timeout=60):
+        """SIGTERM (the store closes and checkpoints its WAL), SIGKILL after ``timeout``."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
