@@ -213,7 +213,8 @@ def make_app(store, hub=None, *, max_body=64 * 2**20, writer=None, token=None,
             raise BadRequest("body must be {\"token\": \"...\"}")
         if token is not None and not hmac.compare_digest(given.encode(), token.encode()):
             fail(401, "wrong token")
-        bottle.response.set_cookie(COOKIE, given, httponly=True, samesite="strict", path="/")
+        bottle.response.set_cookie(COOKIE, given, httponly=True, samesite="strict", path="/",
+                                   max_age=30 * 24 * 3600)
         return ok({"ok": True, "auth": token is not None})
 
     @app.get("/healthz")

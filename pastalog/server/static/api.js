@@ -1,6 +1,7 @@
 // The HTTP API of docs/API.md, nothing more. Every function returns parsed JSON
 // or throws ApiError with the server's message.
 import { numColumn } from './format.js';
+import { tokenDialog } from './dialogs.js';
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -9,12 +10,37 @@ export class ApiError extends Error {
   }
 }
 
+async function send(method, url, signal, body) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(url, { method, signal, headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  let answer = null;
+  try { answer = await r.json(); } catch (_) { answer = null; }
+  if (!r.ok) throw new ApiError(r.status, (answer && answer.error) || `${r.status} ${r.statusText}`);
+  return answer;
+}
+
+// One prompt at a time, however many requests were refused meanwhile.
+let unlocking = null;
+
+/** Ask the user for the server's token; the server keeps it as an HttpOnly cookie. */
+function unlock() {
+  if (!unlocking) {
+    unlocking = tokenDialog(token => send('POST', '/api/v1/session', undefined, { token }))
+      .finally(() => { unlocking = null; });
+  }
+  return unlocking;
+}
+
 async function call(method, url, signal) {
-  const r = await fetch(url, { method, signal, headers: { Accept: 'application/json' } });
-  let body = null;
-  try { body = await r.json(); } catch (_) { body = null; }
-  if (!r.ok) throw new ApiError(r.status, (body && body.error) || `${r.status} ${r.statusText}`);
-  return body;
+  try {
+    return await send(method, url, signal);
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) throw e;
+    await unlock();
+    return send(method, url, signal);
+  }
 }
 
 function qs(params) {
@@ -37,17 +63,54 @@ export function getModel(model, signal) {
  * Aggregates of one series for a chart: N buckets over steps [x0, x1] (both optional).
  * Returns {level, width, countTotal, cols} with numeric columns (Float64Array).
  */
-export async function getBuckets(model, series, buckets, x0, x1, signal) {
-  const r = await call('GET', `/api/v1/series?${qs({
-    model, series, buckets: Math.max(1, Math.round(buckets)),
-    x0: x0 == null ? null : Math.floor(x0), x1: x1 == null ? null : Math.ceil(x1),
-  })}`, signal);
+function bucketsAnswer(r) {
   const b = r.buckets || {};
   const cols = {};
-  for (const k of ['x0', 'x1', 'count', 'nans', 'min', 'max', 'first', 'last', 'mean', 't0', 't1']) {
+  for (const k of ['x0', 'x1', 's0', 's1', 'count', 'nans', 'min', 'max', 'first', 'last', 'mean', 't0', 't1']) {
     cols[k] = numColumn(b[k] || []);
   }
   return { level: r.level, width: r.width, countTotal: r.count_total, cols };
+}
+
+// Whole-series requests made in the same tick for the same series and size go to the
+// server as one GET /api/v1/buckets (the overview asks for 50 models at once on load).
+const MAX_MODELS = 50;
+const waiting = new Map();
+
+function flushWaiting(key) {
+  const group = waiting.get(key);
+  waiting.delete(key);
+  for (let i = 0; i < group.items.length; i += MAX_MODELS) {
+    const items = group.items.slice(i, i + MAX_MODELS);
+    const p = new URLSearchParams({ series: group.series, buckets: String(group.n) });
+    for (const it of items) p.append('model', it.model);
+    call('GET', `/api/v1/buckets?${p}`).then(answer => {
+      answer.results.forEach((r, j) => {
+        if (r.error) items[j].reject(new ApiError(404, r.error));
+        else items[j].resolve(bucketsAnswer(r));
+      });
+    }, err => items.forEach(it => it.reject(err)));
+  }
+}
+
+/**
+ * Aggregates of one series for a chart: N buckets over steps [x0, x1] (both optional).
+ * Returns {level, width, countTotal, cols} with numeric columns (Float64Array).
+ */
+export async function getBuckets(model, series, buckets, x0, x1, signal) {
+  const n = Math.max(1, Math.round(buckets));
+  if (x0 == null && x1 == null) {
+    const key = `${n}\u0000${series}`;
+    if (!waiting.has(key)) {
+      waiting.set(key, { series, n, items: [] });
+      setTimeout(() => flushWaiting(key), 0);
+    }
+    return new Promise((resolve, reject) => waiting.get(key).items.push({ model, resolve, reject }));
+  }
+  return bucketsAnswer(await call('GET', `/api/v1/series?${qs({
+    model, series, buckets: n,
+    x0: x0 == null ? null : Math.floor(x0), x1: x1 == null ? null : Math.ceil(x1),
+  })}`, signal));
 }
 
 /** Raw points of one series in step order, optionally only steps in [x0, x1]. */

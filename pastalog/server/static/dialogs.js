@@ -30,3 +30,38 @@ export function panelDialog(title, content, cls = '') {
   dlg.showModal();
   return dlg;
 }
+
+/**
+ * Ask for the server's token (it was started with --token) and trade it for the
+ * session cookie. Resolves once the server took it; asks again on a wrong one.
+ */
+export function tokenDialog(submit) {
+  return new Promise(resolve => {
+    const input = h('input', { type: 'password', class: 'token-input', autocomplete: 'current-password',
+      'aria-label': 'token', placeholder: 'token' });
+    const error = h('p', { class: 'token-error', role: 'alert' });
+    const ok = h('button', { type: 'submit', class: 'confirm-ok', text: 'Unlock' });
+    const form = h('form', { method: 'dialog', class: 'token-form' },
+      h('p', { class: 'confirm-message',
+        text: 'This pastalog server needs its token (the one given to pastalog run --token).' }),
+      input, error, h('div', { class: 'dialog-buttons' }, ok));
+    const dlg = h('dialog', { class: 'confirm-dialog token-dialog' }, form);
+    form.addEventListener('submit', async e => {
+      e.preventDefault();
+      error.textContent = '';
+      try {
+        await submit(input.value);
+        dlg.close();
+        dlg.remove();
+        resolve();
+      } catch (err) {
+        error.textContent = err.message || 'wrong token';
+        input.select();
+      }
+    });
+    dlg.addEventListener('cancel', e => e.preventDefault());
+    document.body.appendChild(dlg);
+    dlg.showModal();
+    input.focus();
+  });
+}
