@@ -19,6 +19,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
 
 include mk/legacy.mk
+include mk/stress.mk
 
 clean:
 	rm -rf .cache/stamps .pytest_cache build *.egg-info

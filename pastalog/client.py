@@ -234,8 +234,9 @@ class Log:
         value : float, int, bool, numpy scalar or anything with ``.item()``
         step : int, optional
         """
-        s = self._series.get(series)
-        if s is None:
+        try:
+            s = self._series[series]
+        except (KeyError, TypeError):
             s = self._add_series(series)
         if value.__class__ is not float:
             value = _as_float(value, series)
@@ -263,7 +264,8 @@ class Log:
         """Log several series at one step: ``write_many({"loss": 2.1, "acc": 0.4}, 10)``."""
         items = []
         for series, value in values.items():
-            s = self._series.get(series) or self._add_series(series)
+            s = self._series.get(series) if isinstance(series, str) else None
+            s = s or self._add_series(series)
             if value.__class__ is not float:
                 value = _as_float(value, series)
             at = s.next if step is None else _as_step(step)

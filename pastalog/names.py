@@ -10,7 +10,8 @@ from .errors import InvalidName
 __all__ = ["MAX_NAME_LENGTH", "check_name"]
 
 MAX_NAME_LENGTH = 256
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters, line separators, and lone surrogates (not encodable as UTF-8).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def check_name(name, what="series name"):

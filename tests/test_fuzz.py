@@ -135,13 +135,8 @@ names = st.one_of(st.sampled_from(EDGE_NAMES), st.text(max_size=300),
                   st.text(st.characters(codec="utf-8"), min_size=1, max_size=20),
                   st.integers(), st.none(), st.lists(st.text(max_size=3), max_size=2))
 
-def _has_surrogate(x):
-    return isinstance(x, str) and any("\ud800" <= c <= "\udfff" for c in x)
-
-
-# Never the sentinel. Lone surrogates are left to the explicit xfail tests below
-# (test_lone_surrogate_names_*) until that bug is fixed: remove this filter then.
-names = names.filter(lambda n: n != SENTINEL and not _has_surrogate(n))
+# Never the sentinel (lone surrogates included: they must be refused like the rest).
+names = names.filter(lambda n: n != SENTINEL)
 EDGE_VALUES = [math.nan, math.inf, -math.inf, 1e308, -1e308, 5e-324, -0.0, 10**400, -10**400,
                "NaN", "Infinity", "-Infinity", "nan", "inf", "1.0", "", True, False, None,
                [], {}, [1.0], 2**63, 2**64]
@@ -246,9 +241,8 @@ def test_post_points_binary_with_hostile_header(api, heads, batch, payload, trim
 
 @FUZZ
 @given(model=names, name=names, step=st.one_of(st.none(), steps.map(str), st.text(max_size=5)),
-       # "nan" is left to test_image_time_nan_is_400 (xfail) until that bug is fixed
        when=st.one_of(st.none(), st.text(max_size=8), st.just("1e400"), st.just("-inf"),
-                      st.just("1e308")).filter(lambda w: w is None or "nan" not in w.lower()),
+                      st.just("1e308"), st.just("nan")),
        batch=st.one_of(st.none(), st.text(max_size=130)),
        png=st.one_of(st.just(PNG_1x1), st.binary(max_size=64),
                      st.builds(lambda w, h: PNG_1x1[:16] + struct.pack(">II", w, h)
@@ -328,14 +322,6 @@ def client():
     log.close()
 
 
-def _hashable(x):
-    try:
-        hash(x)
-    except TypeError:
-        return False
-    return True
-
-
 client_values = st.one_of(values, st.binary(max_size=5), st.complex_numbers(),
                           st.decimals(allow_nan=True), st.fractions(),
                           st.lists(st.floats(), max_size=2), st.builds(object))
@@ -353,10 +339,6 @@ def test_client_hostile_input_raises_invalid_at_once(client, name, value, step):
         log.write(name, value, step)
     except (pastalog.InvalidName, pastalog.InvalidValue):
         assert log._accepted == accepted
-    except TypeError:
-        # an unhashable name: left to test_unhashable_name_raises_invalid_name (xfail)
-        assert not _hashable(name)
-        assert log._accepted == accepted
     else:
         assert log._accepted == accepted + 1
         assert isinstance(name, str) and 0 < len(name) <= 256
@@ -371,14 +353,8 @@ def test_client_sender_survives_and_delivers_after_the_fuzz(client):
     assert rec.points == log._accepted, "accepted points went missing"
 
 
-# -- bug: lone surrogates in names ----------------------------------------------------
+# -- regressions: lone surrogates, NaN image times, unhashable names -------------------
 
-SURROGATE_BUG = ("bug: a name with a lone surrogate ('\\ud800') passes check_name, then "
-                 "sqlite3 cannot encode it: 500 on the server, and a client that logged it "
-                 "retries that batch forever")
-
-
-@pytest.mark.xfail(strict=True, reason=SURROGATE_BUG)
 @pytest.mark.parametrize("name", ["\ud800", "a\udfffb"])
 def test_lone_surrogate_names_are_400_on_every_route(api, name):
     bodies = [
@@ -392,7 +368,6 @@ def test_lone_surrogate_names_are_400_on_every_route(api, name):
         assert status == 400, (route, status, raw)
 
 
-@pytest.mark.xfail(strict=True, reason=SURROGATE_BUG)
 def test_lone_surrogate_names_raise_in_the_client(api):
     log = pastalog.Log(api.srv.port, "surrogate", spool_dir=False)
     try:
@@ -405,9 +380,6 @@ def test_lone_surrogate_names_raise_in_the_client(api):
     assert delivered
 
 
-@pytest.mark.xfail(strict=True, reason="bug: POST /api/v1/images?time=nan answers 503 "
-                   "'NOT NULL constraint failed: images.time' (SQLite stores NaN as NULL), "
-                   "and 503 tells clients to retry forever")
 def test_image_time_nan_is_400(api):
     for when in ("nan", "NaN", "-nan"):
         query = urllib.parse.urlencode({"model": "imgtime", "name": "n", "time": when})
@@ -415,8 +387,6 @@ def test_image_time_nan_is_400(api):
         assert status == 400, (when, status, raw)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Log.write([], 1.0) raises a bare "
-                   "'TypeError: unhashable type' from a dict lookup, not InvalidName")
 @pytest.mark.parametrize("name", [[], ["loss"], {"a": 1}, bytearray(b"x")])
 def test_unhashable_name_raises_invalid_name(client, name):
     log, _ = client

@@ -2,6 +2,7 @@
 import hmac
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -306,6 +307,8 @@ def make_app(store, hub=None, *, max_body=64 * 2**20, writer=None, token=None,
             when = None if when in (None, "") else float(when)
         except ValueError:
             fail(400, f"query parameter 'time' must be a number, got {when[:40]!r}")
+        if when is not None and not math.isfinite(when):
+            fail(400, f"query parameter 'time' must be a finite unix time, got {when}")
         record = write(store.write_image, model, name, body(), step, when,
                        _batch_id(bottle.request.query.getunicode("batch")))
         if record is None:
@@ -433,8 +436,9 @@ def make_app(store, hub=None, *, max_body=64 * 2**20, writer=None, token=None,
 def _batch_id(value):
     if value is None:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= 128:
-        raise BadRequest("'batch' must be a string of 1 to 128 characters")
+    if (not isinstance(value, str) or not 0 < len(value) <= 128
+            or not value.isprintable() or not value.isascii()):
+        raise BadRequest("'batch' must be a string of 1 to 128 printable ASCII characters")
     return value
 
 
