@@ -3,10 +3,12 @@
 Every subscriber has a bounded queue. ``publish`` never waits: it drops events into
 each matching queue, and a subscriber whose queue is full (a browser that stopped
 reading) is disconnected with close code 1013 so that it reconnects and re-fetches;
-it can never hold up ingest or the other browsers. Each subscriber's greenlet sends
-everything queued since its last send as one JSON array, so bursts are batched.
+it can never hold up ingest or the other browsers. Each event is encoded to JSON once,
+however many browsers get it; each subscriber's greenlet sends everything queued since
+its last send as one JSON array, so bursts are batched.
 """
 import logging
+import time
 
 import gevent
 from gevent.queue import Full, Queue
@@ -19,6 +21,9 @@ log = logging.getLogger("pastalog.hub")
 
 #: Points per series up to which events carry the points; above, a "refresh".
 INLINE_POINTS = 2000
+#: At most one message per socket this often: under load, a send per ingest request
+#: per browser costs more than the rest of the server put together.
+MIN_SEND_INTERVAL = 0.025
 
 
 class _Overflow(Exception):
@@ -62,11 +67,16 @@ class Hub:
         reader = gevent.spawn(self._read_until_closed, sub)
         try:
             ws.send(dumps([{"type": "hello", "model": model}]))
+            last = 0.0
             while True:
                 batch = [sub.queue.get()]
+                wait = last + MIN_SEND_INTERVAL - time.monotonic()
+                if wait > 0:
+                    gevent.sleep(wait)  # gather what else arrives meanwhile
+                last = time.monotonic()
                 while not sub.queue.empty() and len(batch) < 256:
                     batch.append(sub.queue.get_nowait())
-                ws.send(dumps([event for events in batch for event in events]))
+                ws.send("[" + ",".join(text for texts in batch for text in texts) + "]")
         except _Overflow:
             self.dropped += 1
             log.warning("a websocket fell %d messages behind; disconnected it", self.max_queue)
@@ -93,11 +103,13 @@ class Hub:
         """Queue ``events`` (dicts with a ``"model"`` key) for every matching subscriber."""
         if not events or not self._subs:
             return
-        by_model = {}
+        everything, by_model = [], {}
         for event in events:
-            by_model.setdefault(event["model"], []).append(event)
+            text = dumps(event)
+            everything.append(text)
+            by_model.setdefault(event["model"], []).append(text)
         for sub in list(self._subs):
-            mine = events if sub.model is None else by_model.get(sub.model)
+            mine = everything if sub.model is None else by_model.get(sub.model)
             if not mine:
                 continue
             try:

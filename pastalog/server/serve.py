@@ -1,23 +1,29 @@
 """Running the server: gevent's WSGI server with gevent-websocket's handler.
 
-Nothing here monkey-patches: the server's own code uses gevent directly, and the
-store's single writer is a real OS thread (gevent's thread pool), so SQLite's
-commits never stall the event loop that serves reads and websockets.
+This is the one place that monkey-patches, first thing: bottle keeps the current
+request and response in ``threading.local``, which must be per greenlet, or a request
+that waits (for its body, or for the writer thread) would answer with another
+request's headers. The store's single writer is a real OS thread (gevent's thread
+pool), so SQLite's commits never stall the loop that serves reads and websockets.
 """
-import logging
-import signal
-import socket
-import sys
+from gevent import monkey
 
-import gevent
-import gevent.event
-from gevent.pywsgi import WSGIServer
-from gevent.threadpool import ThreadPool
-from geventwebsocket.handler import WebSocketHandler
+monkey.patch_all(ssl=False)  # the server speaks plain HTTP; ssl was imported already
 
-from .app import make_app
-from .hub import Hub
-from .store import Store
+import logging  # noqa: E402  (after patching, on purpose)
+import signal  # noqa: E402
+import socket  # noqa: E402
+import sys  # noqa: E402
+
+import gevent  # noqa: E402
+import gevent.event  # noqa: E402
+from gevent.pywsgi import WSGIServer  # noqa: E402
+from gevent.threadpool import ThreadPool  # noqa: E402
+from geventwebsocket.handler import WebSocketHandler  # noqa: E402
+
+from .app import make_app  # noqa: E402
+from .hub import Hub  # noqa: E402
+from .store import Store  # noqa: E402
 
 __all__ = ["serve"]
 

@@ -22,8 +22,8 @@ was answered 200 survives ``kill -9`` of the server. SQLite stores NaN as NULL; 
 store keeps NaN inside the packed chunks, and in aggregates NULL means NaN.
 
 One writer: ``write_*`` and ``delete_*`` may be called from one thread at a time
-(the server runs them on a single worker thread); reads may run on any thread, each
-with its own connection.
+(the server runs them on a single worker thread). Reads share one connection of
+their own (SQLite serializes it), so they never wait for the writer under WAL.
 """
 import errno
 import hashlib
@@ -159,11 +159,13 @@ class Store:
         os.makedirs(self.image_dir, exist_ok=True)
         self.path = os.path.join(self.data_dir, "pastalog.sqlite3")
         self._synchronous = synchronous
-        self._local = threading.local()
         self._all = []
         self._all_lock = threading.Lock()
         self._w = self._connect()
         self._migrate()
+        # One reader for every thread and greenlet: each read is one execute+fetchall,
+        # and thread- or greenlet-local connections would pile up under gevent.
+        self._r = self._connect()
 
     # -- connections -------------------------------------------------------------
 
@@ -175,13 +177,6 @@ class Store:
         conn.execute("PRAGMA cache_size=-16000")
         with self._all_lock:
             self._all.append(conn)
-        return conn
-
-    @property
-    def _r(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
         return conn
 
     def close(self):
