@@ -27,6 +27,8 @@ def naive_level(x0, x1, buckets):
     """The smallest level whose buckets cover [x0, x1] in at most ``buckets`` buckets."""
     level = 0
     while (x1 >> level) - (x0 >> level) + 1 > buckets:
+        if x0 >> level == -1 and x1 >> level == 0:
+            break  # steps -1 and 0 share no bucket at any level: two it is
         level += 1
     return level
 
@@ -133,19 +135,18 @@ def arrival(batches):
 def queries(points, rnd, n=8):
     """(buckets, x0, x1) chart queries: whole range and zooms, many levels.
 
-    Never ``buckets=1`` over a range that holds both step -1 and step 0: no level puts
-    those in one bucket, and the store then loops forever (see the xfail test below).
+    ``buckets=1`` over a range holding steps -1 and 0 is asked too: no level puts those
+    in one bucket, so the answer has two.
     """
     lo = min(p[0] for p in points)
     hi = max(p[0] for p in points)
     out = [(2000, None, None), (7, None, None), (100_000, None, None),
            (300, hi - (hi - lo) // 100, hi), (50, lo, lo + 1000)]
-    if lo >= 0:
-        out.append((1, None, None))
+    out.append((1, None, None))
     for _ in range(n):
         a, b = sorted(rnd.randrange(lo - 50, hi + 50) for _ in range(2))
         buckets = rnd.choice([1, 3, 64, 500, 2000, 5000])
-        out.append((2 if buckets == 1 and a < 0 <= b else buckets, a, b))
+        out.append((buckets, a, b))
     return out
 
 
@@ -302,12 +303,6 @@ def test_store_duplicate_steps_ties_across_batches(tmp_path):
         store.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: Store.read_buckets(buckets=1) over a range holding steps -1 and 0 never returns: "
-    "its level loop `while (x1 >> level) - (x0 >> level) + 1 > buckets: level += 1` cannot "
-    "end, since cells -1 and 0 differ at every level (GET /api/v1/series?buckets=1 then "
-    "freezes the server's event loop); stop at the level where x0 >> level == -1 and "
-    "x1 >> level == 0, and answer those two buckets"))
 def test_one_bucket_over_a_range_crossing_zero_returns(tmp_path):
     import subprocess
     import sys

@@ -456,9 +456,14 @@ def _bucket_columns(agg, level):
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(real > 0, agg["vsum"] / np.maximum(real, 1), np.nan)
     vmin, vmax = agg["vmin"], agg["vmax"]
+    if level > 60:  # the top levels' bounds overflow int64 arithmetic: use Python ints
+        starts = [c << level for c in cells.tolist()]
+        ends = [((c + 1) << level) - 1 for c in cells.tolist()]
+    else:
+        starts, ends = cells << level, ((cells + 1) << level) - 1
     return {
-        "x0": cells << level,
-        "x1": ((cells + 1) << level) - 1,
+        "x0": starts,
+        "x1": ends,
         "s0": agg["fstep"].astype(np.int64),
         "s1": agg["lstep"].astype(np.int64),
         "count": count,

@@ -565,7 +565,9 @@ class Store:
         if x1 < x0:
             raise BadRequest(f"x1 ({x1}) must not be below x0 ({x0})")
         level = 0
-        while (x1 >> level) - (x0 >> level) + 1 > buckets:
+        # Cells -1 and 0 never merge: a range across step 0 takes at least two buckets.
+        while ((x1 >> level) - (x0 >> level) + 1 > buckets
+               and not (x0 >> level == -1 and x1 >> level == 0)):
             level += 1
         lo, hi = (x0 >> level) << level, (((x1 >> level) + 1) << level) - 1
         if base is None or level < base:
