@@ -12,7 +12,8 @@ LEGACY_BASE_PY ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11.*/bin/pyth
                                          $(HOME)/.pyenv/versions/3.10.*/bin/python3.10) \
                               python3.11)
 LEGACY_SERVER_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11.7/bin/python) python3)
-LEGACY_CACHE   ?= $(CURDIR)/.cache
+# Outside the work tree, so that a fresh clone (CI) on this machine compiles warm.
+LEGACY_CACHE   ?= $(HOME)/.cache/pastalog-legacy
 
 # Pins known to work together.  Theano 1.0.5 breaks on numpy >= 1.24
 # (np.bool etc.); matplotlib 3.8 (with contourpy 1.2 and pyparsing 3.0,

@@ -25,7 +25,7 @@ def run_demo(server, *, models=3, steps=0, interval=0.1):
     rng = random.Random(0)
     runs = []
     for i in range(models):
-        name = f"demo_{['adam', 'sgd', 'rmsprop', 'adagrad'][i % 4]}_{i}"
+        name = f"demo_{['sgd', 'adam', 'rmsprop', 'adagrad'][i % 4]}_{i}"
         # No spool: demo points left unsent at exit must not haunt the next real run.
         log = Log(server, name, spool_dir=False)
         runs.append((log, 0.5 + rng.random(), 0.002 + 0.004 * rng.random(), i))
