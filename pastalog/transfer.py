@@ -155,7 +155,8 @@ def _import_line(store, line, counts):
     counts["points"] += result["points"]
 
 
-def _read_csv_numbers(path, what):
+def _read_csv_numbers(path):
+    """The cells of one of the original pastalog's CSV files (``0,1,2,``)."""
     with open(path, encoding="utf-8") as fh:
         cells = fh.read().strip().split(",")
     if cells and cells[-1].strip() == "":
@@ -186,8 +187,8 @@ def _import_original(store, path):
         try:
             check_name(model, "model name")
             check_name(name)
-            steps_raw = _read_csv_numbers(os.path.join(base, files["indices"]), "indices")
-            values_raw = _read_csv_numbers(os.path.join(base, files["values"]), "values")
+            steps_raw = _read_csv_numbers(os.path.join(base, files["indices"]))
+            values_raw = _read_csv_numbers(os.path.join(base, files["values"]))
         except (OSError, KeyError, TypeError, InvalidName) as exc:
             counts["skipped"] += 1
             log.warning("pastalog: %s: series %r of model %r skipped: %s", path, name, model,
@@ -207,10 +208,12 @@ def _import_original(store, path):
             prev = int(step)
             steps.append(prev)
             values.append(float(value))
-        result = store.write_points(
-            [(model, name, np.array(steps, np.int64), np.array(values, np.float64),
-              np.full(len(steps), when))],
-            batch_id=f"import:node:{hashlib.sha256(f'{model}/{name}/{steps[:1]}/{len(steps)}'.encode()).hexdigest()[:40]}")
+        steps, values = np.array(steps, np.int64), np.array(values, np.float64)
+        # The same series imported twice is stored once: its batch id is its content.
+        digest = hashlib.sha256(f"{model}\0{name}\0".encode() + steps.tobytes()
+                                + values.tobytes()).hexdigest()[:40]
+        result = store.write_points([(model, name, steps, values, np.full(len(steps), when))],
+                                    batch_id=f"import:node:{digest}")
         counts["points"] += result["points"]
         bar.update(i + 1)
     bar.finish()
