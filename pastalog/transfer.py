@@ -56,14 +56,14 @@ def export_file(store, path):
                 out.write(dumps({"model": model, "series": name,
                                  "steps": data["steps"][lo:lo + _PIECE],
                                  "values": data["values"][lo:lo + _PIECE],
-                                 "times": data["times"][lo:lo + _PIECE]}) + "\n")
+                                 "times": data["times"][lo:lo + _PIECE]}).decode() + "\n")
             points += n
             bar.update(i + 1, f"{points:,} points")
         for j, (model, name, step, when, sha) in enumerate(images):
             with open(store.blob_path(sha), "rb") as fh:
                 png = base64.b64encode(fh.read()).decode("ascii")
             out.write(dumps({"model": model, "image": name, "step": step, "time": when,
-                             "png": png}) + "\n")
+                             "png": png}).decode() + "\n")
             bar.update(len(series) + j + 1, f"{j + 1:,} images")
     os.replace(tmp, path)
     bar.finish()

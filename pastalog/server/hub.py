@@ -66,7 +66,7 @@ class Hub:
         self._subs.add(sub)
         reader = gevent.spawn(self._read_until_closed, sub)
         try:
-            ws.send(dumps([{"type": "hello", "model": model}]))
+            ws.send(dumps([{"type": "hello", "model": model}]).decode())
             last = 0.0
             while True:
                 batch = [sub.queue.get()]
@@ -76,7 +76,8 @@ class Hub:
                 last = time.monotonic()
                 while not sub.queue.empty() and len(batch) < 256:
                     batch.append(sub.queue.get_nowait())
-                ws.send("[" + ",".join(text for texts in batch for text in texts) + "]")
+                # a str, so that gevent-websocket sends a text frame
+                ws.send((b"[" + b",".join(t for texts in batch for t in texts) + b"]").decode())
         except _Overflow:
             self.dropped += 1
             log.warning("a websocket fell %d messages behind; disconnected it", self.max_queue)
