@@ -262,9 +262,9 @@ class Store:
                      else np.asarray(times, dtype=np.float64).reshape(-1))
             if len(steps) != n or len(times) != n:
                 raise BadRequest(f"series {name!r}: steps, values and times differ in length")
-            self._append(conn, sid, stats, steps, values, times)
+            after = self._append(conn, sid, stats, steps, values, times)
             total += n
-            written.append((model, name, steps, values, times, self._stats(conn, sid)))
+            written.append((model, name, steps, values, times, {"name": name, **after}))
         return {"points": total, "duplicate": False, "series": written}
 
     def _model_id(self, conn, model, now):
@@ -309,6 +309,8 @@ class Store:
                                  (stats["min_step"], stats["max_step"]))
         elif count > PYRAMID_AFTER:
             self._build_pyramid(conn, sid, smax - smin + 1, count)
+        return {"count": count, "first_step": smin, "last_step": smax,
+                "last_value": last_value, "last_time": float(times[-1])}
 
     def _insert_chunk(self, conn, sid, steps, values, times):
         conn.execute(
@@ -364,19 +366,31 @@ class Store:
         order = np.argsort(steps, kind="stable")
         s, v, t = steps[order], values[order], times[order]
         fresh, overlap = [], []
-        for level in range(base, base + LEVELS_ABOVE + 1):
-            if level == base:
-                agg = aggregate(s, v, t, level)
-            elif len(agg["cell"]) > 1:
-                agg = merge_levels(agg, 1)
-            else:  # one cell: every level above holds the same aggregate
-                agg = dict(agg, cell=agg["cell"] >> 1)
-            lo, hi = (None, None) if old is None else (old[0] >> level, old[1] >> level)
-            for vals in zip(*[agg[name].tolist() for name in FIELDS]):
-                row = (sid, level, *vals)
-                (overlap if lo is not None and lo <= vals[0] <= hi else fresh).append(row)
+        top = base + LEVELS_ABOVE
+        level = base
+        agg = aggregate(s, v, t, base)
+        while level <= top:
+            cols = [agg[name].tolist() for name in FIELDS]
+            if len(cols[0]) == 1:  # one cell: every level above holds the same aggregate
+                cell, rest = cols[0][0], [c[0] for c in cols[1:]]
+                for lv in range(level, top + 1):
+                    self._sort_row(fresh, overlap, old, sid, lv, cell >> (lv - level), rest)
+                break
+            for vals in zip(*cols):
+                self._sort_row(fresh, overlap, old, sid, level, vals[0], vals[1:])
+            level += 1
+            agg = merge_levels(agg, 1)
         conn.executemany(_INSERT_AGG, fresh)
         conn.executemany(_UPSERT_AGG, overlap)
+
+    @staticmethod
+    def _sort_row(fresh, overlap, old, sid, level, cell, rest):
+        """A cell outside the old step range cannot exist yet: INSERT, else UPSERT."""
+        row = (sid, level, cell, *rest)
+        if old is not None and old[0] >> level <= cell <= old[1] >> level:
+            overlap.append(row)
+        else:
+            fresh.append(row)
 
     # -- images ------------------------------------------------------------------
 
@@ -472,11 +486,6 @@ class Store:
             "DELETE FROM batches WHERE time < ?", (time.time() - older_than,)).rowcount)
 
     # -- reading -----------------------------------------------------------------
-
-    def _stats(self, conn, sid):
-        row = conn.execute("SELECT name, count, min_step, max_step, last_step, last_value, "
-                           "last_time FROM series WHERE id=?", (sid,)).fetchone()
-        return _series_dict(row)
 
     def models(self):
         """Every model with its series and image names, sorted by name."""
