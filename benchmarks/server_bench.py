@@ -58,11 +58,12 @@ def _walk(rng, n, start=0.0):
 class Poster:
     """POSTs batch bodies over one keep-alive connection (``TCP_NODELAY``).
 
-    It does not trust the response's ``Content-Length``: with several clients at
-    once the server has answered with the length of *another* request's body (bottle's
-    thread-local request/response shared by all greenlets, see RESULTS.md), which
-    makes ``http.client`` wait for bytes that never come. The body is read up to its
-    closing brace instead, and such answers are counted in ``bad_length``.
+    It does not trust the response's ``Content-Length``: with several clients at once
+    the server once answered with the length of *another* request's body (bottle's
+    thread-local request/response shared by all greenlets; fixed in 08b35ee by
+    monkey-patching at server start), which left ``http.client`` waiting for bytes that
+    never came. The body is read up to its closing brace instead, and answers whose
+    length is wrong are counted (``bad_length``) and reported, as a regression guard.
     """
 
     def __init__(self, url, timeout=600):

@@ -1,0 +1,20 @@
+# The benchmark suite (issue 5). Included from the top-level Makefile:
+#     include benchmarks/bench.mk
+# Not part of `make test`; nothing here asserts a time. Writes benchmarks/RESULTS.md.
+#   make bench                 pastalog alone (about 6 min on 2 cores)
+#   make bench-peers           also the peers, each in a venv under .peers/ (pip, first use)
+#   make bench BENCH_ARGS=--quick
+
+PYTHON ?= python3
+BENCH_ARGS ?=
+
+.PHONY: bench bench-peers bench-deps
+
+bench-deps:
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[bench]'
+
+bench: bench-deps
+	$(PYTHON) -m benchmarks $(BENCH_ARGS)
+
+bench-peers: bench-deps
+	$(PYTHON) -m benchmarks --peers $(BENCH_ARGS)
