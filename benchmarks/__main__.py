@@ -103,6 +103,8 @@ def main(argv=None):
         "cpus": os.cpu_count(), "loadavg_start": os.getloadavg(), "reps": reps,
         "quick": a.quick, "commit": _git_head(), "argv": sys.argv[1:],
     }}
+    # anchors.py's floor (the issue measured 16 ns): how fast this machine is right now
+    res["meta"]["list_append_ns_start"] = anchors.floor_list_append()["append_total_over_n_ns"]
     log = lambda msg: print(msg, flush=True)  # noqa: E731
     try:
         if only & set("abcde"):
@@ -132,6 +134,7 @@ def main(argv=None):
         if not a.work:
             shutil.rmtree(work, ignore_errors=True)
     res["meta"]["loadavg_end"] = os.getloadavg()
+    res["meta"]["list_append_ns_end"] = anchors.floor_list_append()["append_total_over_n_ns"]
     res["meta"]["wall_s"] = time.time() - t_start
     # Sections not run this time (--only, no --peers) are carried over from the last
     # results.json, each with the date of the run that measured it.

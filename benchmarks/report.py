@@ -82,6 +82,12 @@ def write(res, path):
     if la0 and la1:
         add(f"- load average at start / end: {la0[0]:.2f} / {la1[0]:.2f} (the machine is "
             f"shared with other work; medians are robust to it, means and p99 less so)")
+    fa, fb = meta.get("list_append_ns_start"), meta.get("list_append_ns_end")
+    if fa and fb:
+        add(f"- machine speed: anchors.py's list-append floor measured {fa:.0f} ns at the start "
+            f"and {fb:.0f} ns at the end of this run (the issue's table: 16 ns); peer figures "
+            f"here are therefore higher than in the issue's table, and only the ratios of one "
+            f"run compare")
     measured = meta.get("measured", {})
     carried = {k: v for k, v in measured.items() if v != meta.get("started")}
     if carried:
