@@ -20,6 +20,7 @@ chromium:
 
 include mk/legacy.mk
 include mk/stress.mk
+include benchmarks/bench.mk
 
 clean:
 	rm -rf .cache/stamps .pytest_cache build *.egg-info
