@@ -143,7 +143,11 @@ def write(res, path):
         add("")
         fastest = min([_med(_rows(res, t, "single"), "med_us") for t in peers] or [None],
                       key=lambda x: x if x is not None else 1e18)
-        targets.append(("write median ≤ 1 µs", _f(p_med, unit=" µs"), p_med is not None and p_med <= 1))
+        speed = median([meta.get("list_append_ns_start"), meta.get("list_append_ns_end")])
+        note = (f" (≈ {_f(p_med * 16 / speed)} µs scaled to the issue's machine speed, "
+                f"list append 16 ns vs {speed:.0f} ns now: an estimate)" if speed and p_med else "")
+        targets.append(("write median ≤ 1 µs", _f(p_med, unit=" µs") + note,
+                        p_med is not None and p_med <= 1))
         targets.append(("write p99 ≤ 10 µs", _f(p_p99, unit=" µs"), p_p99 is not None and p_p99 <= 10))
         if fastest:
             targets.append(("write median ≥ 5x below the fastest peer",
@@ -286,7 +290,8 @@ def write(res, path):
     if chart:
         add(f"## (g) Chart query, `buckets=2000`, over a {chart['points']:,}-point series")
         add("")
-        add("Medians of 20 requests over HTTP (request + JSON parse in the client); in-store: "
+        add("Medians of 20 requests over HTTP (request + JSON parse in a Python client; the "
+            "request and body alone in a column of their own); in-store: "
             "`Store.read_buckets` alone, same queries, server stopped. Every answer was "
             "compared bucket by bucket with numpy's min/max/count/first/last of the "
             "generated points.")
@@ -295,10 +300,11 @@ def write(res, path):
         for label, name in (("whole", "whole range"), ("last1pct", "last 1%")):
             c = chart.get(label, {})
             rows.append([name, c.get("level"), c.get("buckets"), _f(c.get("med_ms")),
-                         _f(c.get("p99_ms")), _f(c.get("store_med_ms")), _f(c.get("bytes"), 0),
+                         _f(c.get("p99_ms")), _f(c.get("fetch_med_ms")),
+                         _f(c.get("store_med_ms")), _f(c.get("bytes"), 0),
                          "exact" if c.get("mismatch") == [] else f"MISMATCH {c.get('mismatch')}"])
         lines += _table(["range", "level", "buckets", "HTTP median ms", "HTTP p99 ms",
-                         "in-store median ms", "response bytes", "min/max/count/first/last"],
+                         "of which request + body, median ms", "in-store median ms", "response bytes", "min/max/count/first/last"],
                         rows)
         add("")
         add(f"Generating it through the batch endpoint took {_f(chart.get('generate_s'))} s "

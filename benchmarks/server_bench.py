@@ -225,11 +225,12 @@ def run_chart(work, points=10_000_000, queries=20, log=print):
             q = urllib.parse.urlencode({"model": "chart", "series": "loss", "buckets": 2000,
                                         "x0": x0, "x1": x1})
             url = f"{server.url}/api/v1/series?{q}"
-            lat = []
+            lat, fetch = [], []
             for _ in range(queries):
                 t = time.perf_counter()
                 with urllib.request.urlopen(url, timeout=60) as resp:
                     raw = resp.read()
+                fetch.append(time.perf_counter() - t)
                 doc = json.loads(raw)
                 lat.append(time.perf_counter() - t)
             lat.sort()
@@ -238,6 +239,7 @@ def run_chart(work, points=10_000_000, queries=20, log=print):
             want = _expected(steps, values, x0, x1, level)
             out[label] = {"x0": x0, "x1": x1, "med_ms": median(lat) * 1e3,
                           "p99_ms": pct(lat, 0.99) * 1e3, "min_ms": lat[0] * 1e3,
+                          "fetch_med_ms": median(fetch) * 1e3,
                           "buckets": len(b["x0"]), "level": level, "bytes": len(raw),
                           "mismatch": _check(b, want)}
         out["server_rss_kb"] = server.rss_kb()
