@@ -479,8 +479,7 @@ def _bucket_columns(agg, level):
 
 
 def _null_for_nan(arr):
-    """Floats as a list with NaN (no non-NaN value in the bucket) as null."""
-    out = arr.tolist()
-    if not np.isfinite(arr).all():
-        out = [None if x != x else finite_or_text(x) for x in out]
-    return out
+    """Floats with NaN (no non-NaN value in the bucket) as null; as is when all finite."""
+    if np.isfinite(arr).all():
+        return arr  # the common case: orjson writes the array itself
+    return [None if x != x else finite_or_text(x) for x in arr.tolist()]
