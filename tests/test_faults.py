@@ -210,6 +210,8 @@ sys.stdin.readline()
 def _spooled_points(directory):
     """Every (step, value) of model 'dead' in the spool files of ``directory``."""
     points = []
+    if not os.path.isdir(directory):    # the client has not spooled anything yet
+        return points
     for name in sorted(os.listdir(directory)):
         if name.endswith(".spool"):
             for head, body in _spool.read_records(os.path.join(directory, name)):
