@@ -2,12 +2,8 @@
 import json
 import math
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -15,12 +11,9 @@ __all__ = ["ROOT", "Server", "dir_size", "fresh", "free_port", "get_json", "log_
            "median", "pct", "proc_status_kb"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from helpers import ServerProcess, free_port  # noqa: E402  (one server starter for all)
 
 
 _LAUNCHER = ("import os, sys\n"
@@ -88,35 +81,16 @@ def log_line(log, label, result, keys):
     log(f"[{label}] {json.dumps(brief)}")
 
 
-class Server:
-    """``python -m pastalog run PORT --data DIR`` on 127.0.0.1; stopped by its pid."""
+class Server(ServerProcess):
+    """The tests' ``ServerProcess``, logging beside (not into) the measured data dir."""
 
     def __init__(self, data_dir, *, port=None, python=sys.executable):
-        self.data_dir = str(data_dir)
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.python = python
-        self.proc = None
+        port = port or free_port()
+        super().__init__(data_dir, port=port, python=python, log_path=os.path.join(
+            str(data_dir), "..", f"server-{port}.log"))
 
     def start(self, timeout=30):
-        os.makedirs(self.data_dir, exist_ok=True)
-        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        self._log = open(os.path.join(self.data_dir, "..", f"server-{self.port}.log"), "ab")
-        self.proc = subprocess.Popen(
-            [self.python, "-m", "pastalog", "run", str(self.port), "--data", self.data_dir],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"pastalog server exited with {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"pastalog server did not answer within {timeout} s")
+        return super().start(timeout)
 
     @property
     def pid(self):
@@ -129,17 +103,8 @@ class Server:
         return proc_status_kb(self.proc.pid, "VmHWM")
 
     def stop(self, timeout=60):
-        """SIGTERM (the store closes and checkpoints its WAL), SIGKILL after ``timeout``."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
+        """As ServerProcess.stop, with time for a large store's final checkpoint."""
+        super().stop(timeout)
 
     def __enter__(self):
         return self.start()

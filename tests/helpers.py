@@ -1,4 +1,8 @@
-"""Test helpers: a real pastalog server subprocess on a free 127.0.0.1 port."""
+"""A real pastalog server subprocess on a free 127.0.0.1 port.
+
+Standard library only: the main tests, the legacy (Theano) tests and the benchmarks
+all start their servers with ``ServerProcess``.
+"""
 import json
 import os
 import signal
@@ -21,14 +25,15 @@ def free_port():
 class ServerProcess:
     """``python -m pastalog run`` on its own data dir; start, kill -9, restart."""
 
-    def __init__(self, data_dir, *, port=None, extra_args=(), python=sys.executable):
+    def __init__(self, data_dir, *, port=None, extra_args=(), python=sys.executable,
+                 log_path=None):
         self.data_dir = str(data_dir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_args = list(extra_args)
         self.python = python
         self.proc = None
-        self.log_path = os.path.join(self.data_dir, f"server-{self.port}.log")
+        self.log_path = log_path or os.path.join(self.data_dir, f"server-{self.port}.log")
 
     def start(self, timeout=20):
         os.makedirs(self.data_dir, exist_ok=True)
@@ -36,7 +41,7 @@ class ServerProcess:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [self.python, "-m", "pastalog", "run", str(self.port), "--data", self.data_dir,
-             *self.extra_args], stdout=self._log, stderr=subprocess.STDOUT, env=env)
+             *self.extra_args], stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -47,6 +52,7 @@ class ServerProcess:
                         return self
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"server did not answer within {timeout}s: {self.log()}")
 
     def log(self):
@@ -59,15 +65,17 @@ class ServerProcess:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
-    def stop(self):
+    def stop(self, timeout=10):
+        """SIGTERM (the store closes and checkpoints its WAL), kill -9 after ``timeout``."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
         if getattr(self, "_log", None):
             self._log.close()
+            self._log = None
 
     def request(self, method, path, body=None, headers=None):
         """Return ``(status, parsed JSON or raw bytes)``."""

@@ -9,12 +9,8 @@ Run through ``make test-legacy`` (see mk/legacy.mk); pytest is given
 ``--confcutdir=tests/legacy`` so the main suite's conftest is not loaded here.
 """
 
-import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,6 +28,9 @@ if "base_compiledir" not in os.environ.get("THEANO_FLAGS", ""):
     os.environ["THEANO_FLAGS"] = ",".join(f for f in [_flags, "base_compiledir=" + _cache] if f)
 
 sys.path.insert(0, os.path.join(ROOT, "examples"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from helpers import ServerProcess  # noqa: E402  (standard library only)
 
 
 def pytest_configure(config):
@@ -45,57 +44,14 @@ def pytest_configure(config):
                             "ignore:The `image_shape` keyword argument:UserWarning")
 
 
-class Server:
-    """A pastalog server subprocess on a free port of 127.0.0.1."""
+class Server(ServerProcess):
+    """The main tests' ``ServerProcess`` under ``$PASTALOG_SERVER_PYTHON``, started at once,
+    with readers for what the add-ons logged."""
 
     def __init__(self, data_dir, python=None):
-        self.python = python or os.environ.get("PASTALOG_SERVER_PYTHON", "python3")
-        self.data_dir = str(data_dir)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = "http://127.0.0.1:%d" % self.port
-        env = dict(os.environ, PYTHONPATH=ROOT)
-        self.log_path = os.path.join(self.data_dir, "server.log")
-        self._out = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [self.python, "-m", "pastalog", "run", str(self.port), "--data", self.data_dir],
-            cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                status, _ = self.get_json("/healthz")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                with open(self.log_path, "rb") as f:
-                    raise RuntimeError("pastalog server did not start with %s:\n%s"
-                                       % (self.python, f.read().decode(errors="replace")))
-            time.sleep(0.1)
-
-    def _request(self, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return resp.status, resp.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
-    def get_json(self, path):
-        status, raw = self._request("GET", path)
-        return status, json.loads(raw)
-
-    def post_json(self, path, obj):
-        status, raw = self._request("POST", path, obj)
-        return status, json.loads(raw)
-
-    def get_bytes(self, path):
-        return self._request("GET", path)
+        super().__init__(data_dir, python=python or os.environ.get("PASTALOG_SERVER_PYTHON",
+                                                                   "python3"))
+        self.start(timeout=30)
 
     def model(self, name):
         """The model's summary: ``{series name: info}``, ``{image name: info}``."""
@@ -115,7 +71,7 @@ class Server:
         query = urllib.parse.urlencode({"model": model, "name": name})
         status, body = self.get_json("/api/v1/images?" + query)
         assert status == 200 and body["images"], (status, body)
-        status, raw = self.get_bytes(body["images"][-1]["url"])
+        status, raw = self.request("GET", body["images"][-1]["url"])
         assert status == 200 and raw[:8] == b"\x89PNG\r\n\x1a\n"
         if save_dir:
             os.makedirs(save_dir, exist_ok=True)
@@ -123,16 +79,6 @@ class Server:
             with open(os.path.join(save_dir, fname), "wb") as f:
                 f.write(raw)
         return raw
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._out.close()
 
 
 @pytest.fixture(scope="session")
