@@ -191,7 +191,7 @@ def cmd_install(args):
 
 
 def cmd_export(args):
-    from .transfer import export_file
+    from .server.transfer import export_file
 
     store = _open_store(args.data)
     try:
@@ -206,7 +206,7 @@ def cmd_export(args):
 
 def cmd_import(args):
     from .errors import ImportFileError, StorageError
-    from .transfer import import_file
+    from .server.transfer import import_file
 
     if not os.path.isfile(args.file):
         raise UserError(f"{args.file}: no such file")

@@ -20,11 +20,11 @@ import os
 
 import numpy as np
 
-from .errors import BadRequest, ImportFileError, InvalidName
-from .names import check_name
-from .progress import Progress
-from .server.jsonio import dumps, parse_steps, parse_value, parse_values
-from .server.store import png_size
+from ..errors import BadRequest, ImportFileError, InvalidName
+from ..names import check_name
+from ..progress import Progress
+from .jsonio import dumps, parse_steps, parse_value, parse_values
+from .store import png_size
 
 __all__ = ["export_file", "import_file"]
 
