@@ -336,6 +336,7 @@ def make_app(store, hub=None, *, max_body=64 * 2**20, writer=None, token=None,
             return None
         return {"model": model, "series": name, "level": result["level"],
                 "width": 2 ** result["level"], "count_total": result["count_total"],
+                "seq": result["seq"],
                 "buckets": _bucket_columns(result["agg"], result["level"])}
 
     def range_params():

@@ -141,9 +141,10 @@ def point_events(written):
     for model, name, steps, values, times, stats in written:
         if len(steps) <= INLINE_POINTS:
             events.append({"type": "points", "model": model, "series": name,
-                           "steps": steps, "values": values, "times": times})
+                           "seq": stats["seq"], "steps": steps, "values": values,
+                           "times": times})
         else:
             events.append({"type": "refresh", "model": model, "series": name,
-                           "count": stats["count"], "last_step": stats["last_step"],
+                           "seq": stats["seq"], "count": stats["count"], "last_step": stats["last_step"],
                            "last_value": stats["last_value"]})
     return events

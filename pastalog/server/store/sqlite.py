@@ -1,4 +1,4 @@
-"""Store: every point and image, durable in one SQLite database (WAL).
+"""SQLiteStore: every point and image, durable in one SQLite database (WAL).
 
 Layout (schema version 1)::
 
@@ -27,6 +27,7 @@ their own (SQLite serializes it), so they never wait for the writer under WAL.
 """
 import errno
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -34,18 +35,20 @@ import time
 
 import numpy as np
 
-from ..errors import BadRequest, DiskFull, StorageError
+from ...errors import BadRequest, DiskFull, StorageError
 from . import codec
-from .aggregate import FIELDS, aggregate, merge_levels
+from .base import Store, png_size, sqlite_path
+from .pyramid import (FIELDS, LEVELS_ABOVE, PYRAMID_AFTER, aggregate, bucket_level,
+                      merge_levels, pyramid_cells, pyramid_level)
 
-__all__ = ["SCHEMA_VERSION", "Store"]
+__all__ = ["BATCH_MEMORY", "SCHEMA_VERSION", "SQLiteStore"]
+
+log = logging.getLogger("pastalog.store")
 
 SCHEMA_VERSION = 1
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
-PYRAMID_AFTER = 16384
-LEVELS_ABOVE = 20  # stored levels: agg_level, +1, ..., +20 (higher ones merge on read)
-_BATCH_MEMORY = 7 * 24 * 3600  # how long a batch id is remembered, in seconds
+BATCH_MEMORY = 7 * 24 * 3600  # how long a batch id is remembered, in seconds
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,9 +104,6 @@ ON CONFLICT(series_id, level, cell) DO UPDATE SET
     t1 = max(t1, excluded.t1)
 """
 
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
 def _translate(exc):
     """Turn a sqlite3/OS error from a write into a ``StorageError``."""
     text = str(exc)
@@ -114,26 +114,8 @@ def _translate(exc):
     return StorageError(f"could not write to the store: {text}")
 
 
-def png_size(data):
-    """Return ``(width, height)`` of PNG bytes, or raise ``BadRequest``."""
-    if len(data) < 24 or data[:8] != _PNG_MAGIC or data[12:16] != b"IHDR":
-        raise BadRequest("body is not a PNG image (no PNG signature and IHDR header)")
-    width = int.from_bytes(data[16:20], "big")
-    height = int.from_bytes(data[20:24], "big")
-    if not (0 < width <= 65535 and 0 < height <= 65535):
-        raise BadRequest(f"PNG size {width}x{height} is out of range")
-    return width, height
-
-
-def _pyramid_level(span, count):
-    """The lowest stored level for a series: buckets of about 64 points or more."""
-    spacing = max(1.0, span / max(count, 1))
-    level = max(0, int(np.ceil(np.log2(64 * spacing))))
-    return level
-
-
-class Store:
-    """The durable store under one data directory.
+class SQLiteStore(Store):
+    """The durable store under one data directory: SQLite for rows, files for PNGs.
 
     Parameters
     ----------
@@ -145,7 +127,7 @@ class Store:
     Examples
     --------
     >>> import tempfile
-    >>> store = Store(tempfile.mkdtemp())
+    >>> store = SQLiteStore(tempfile.mkdtemp())
     >>> store.write_points([("m", "loss", [0, 1], [2.5, 2.0], [1.0, 2.0])])["points"]
     2
     >>> store.read_series("m", "loss")["values"].tolist()
@@ -154,7 +136,8 @@ class Store:
     """
 
     def __init__(self, data_dir, *, synchronous="NORMAL"):
-        self.data_dir = os.path.abspath(os.fspath(data_dir))
+        self.data_dir = sqlite_path(data_dir)
+        self.location = "sqlite://" + self.data_dir
         self.image_dir = os.path.join(self.data_dir, "images")
         os.makedirs(self.image_dir, exist_ok=True)
         self.path = os.path.join(self.data_dir, "pastalog.sqlite3")
@@ -185,6 +168,19 @@ class Store:
             conns, self._all = self._all, []
         for conn in conns:
             conn.close()
+
+    def _read(self, fn, *args):
+        """Run ``fn(conn, *args)`` in one read transaction: a consistent snapshot.
+
+        The reader is shared; the statements inside never yield to another greenlet
+        (sqlite3 calls block), so snapshots do not interleave.
+        """
+        conn = self._r
+        conn.execute("BEGIN")
+        try:
+            return fn(conn, *args)
+        finally:
+            conn.execute("COMMIT")
 
     def _migrate(self):
         conn = self._w
@@ -309,7 +305,7 @@ class Store:
                                  (stats["min_step"], stats["max_step"]))
         elif count > PYRAMID_AFTER:
             self._build_pyramid(conn, sid, smax - smin + 1, count)
-        return {"count": count, "first_step": smin, "last_step": smax,
+        return {"count": count, "seq": count, "first_step": smin, "last_step": smax,
                 "last_value": last_value, "last_time": float(times[-1])}
 
     def _insert_chunk(self, conn, sid, steps, values, times):
@@ -350,7 +346,7 @@ class Store:
                 np.concatenate([codec.decode_times(r[2]) for r in rows]))
 
     def _build_pyramid(self, conn, sid, span, count):
-        level = _pyramid_level(span, count)
+        level = pyramid_level(span, count)
         steps, values, times = self._decode_rows(conn.execute(
             "SELECT steps, vals, times FROM chunks WHERE series_id=? ORDER BY id",
             (sid,)).fetchall())
@@ -363,23 +359,9 @@ class Store:
         Cells outside ``old`` cannot exist yet and take a plain INSERT; the few that may
         (at the edges of an in-order append) take the merging UPSERT.
         """
-        order = np.argsort(steps, kind="stable")
-        s, v, t = steps[order], values[order], times[order]
         fresh, overlap = [], []
-        top = base + LEVELS_ABOVE
-        level = base
-        agg = aggregate(s, v, t, base)
-        while level <= top:
-            cols = [agg[name].tolist() for name in FIELDS]
-            if len(cols[0]) == 1:  # one cell: every level above holds the same aggregate
-                cell, rest = cols[0][0], [c[0] for c in cols[1:]]
-                for lv in range(level, top + 1):
-                    self._sort_row(fresh, overlap, old, sid, lv, cell >> (lv - level), rest)
-                break
-            for vals in zip(*cols):
-                self._sort_row(fresh, overlap, old, sid, level, vals[0], vals[1:])
-            level += 1
-            agg = merge_levels(agg, 1)
+        for level, cell, rest in pyramid_cells(steps, values, times, base):
+            self._sort_row(fresh, overlap, old, sid, level, cell, rest)
         conn.executemany(_INSERT_AGG, fresh)
         conn.executemany(_UPSERT_AGG, overlap)
 
@@ -438,6 +420,14 @@ class Store:
         """Path of the image file with this sha256 (hex, checked by the caller)."""
         return os.path.join(self.image_dir, sha[:2], sha[2:] + ".png")
 
+    def read_blob(self, sha):
+        """The PNG bytes stored under ``sha``, or ``None``."""
+        try:
+            with open(self.blob_path(sha), "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
+
     # -- deleting ----------------------------------------------------------------
 
     def delete_series(self, model, name):
@@ -455,32 +445,89 @@ class Store:
         return row[1]
 
     def delete_images(self, model, name):
-        """Delete every image of one image name; returns how many went."""
-        return self._transaction(self._delete_images, model, name)
+        """Delete every image of one image name; returns how many went.
+
+        Blob files that no image refers to any more are removed after the commit, so a
+        crash in between leaves at worst an orphan file (``gc`` sweeps it), never a row
+        without its file.
+        """
+        gone, shas = self._transaction(self._delete_images, model, name)
+        self._drop_unused_blobs(shas)
+        return gone
 
     def _delete_images(self, conn, model, name):
-        return conn.execute(
-            "DELETE FROM images WHERE name=? AND model_id=(SELECT id FROM models WHERE name=?)",
-            (name, model)).rowcount
+        where = "name=? AND model_id=(SELECT id FROM models WHERE name=?)"
+        shas = {r[0] for r in conn.execute(f"SELECT DISTINCT sha FROM images WHERE {where}",
+                                           (name, model))}
+        return conn.execute(f"DELETE FROM images WHERE {where}", (name, model)).rowcount, shas
+
+    def _drop_unused_blobs(self, shas):
+        """Unlink the blob files among ``shas`` that no image row refers to."""
+        if not shas:
+            return
+        conn = self._w
+        for sha in shas:
+            if conn.execute("SELECT 1 FROM images WHERE sha=? LIMIT 1", (sha,)).fetchone():
+                continue
+            try:
+                os.unlink(self.blob_path(sha))
+            except FileNotFoundError:
+                pass
+            except OSError as exc:  # left for gc; the rows are already gone
+                log.warning("could not remove unused image %s: %s", sha, exc)
 
     def delete_model(self, model):
         """Delete a model with all its series and images; returns points + images."""
-        return self._transaction(self._delete_model, model)
+        gone, shas = self._transaction(self._delete_model, model)
+        self._drop_unused_blobs(shas)
+        return gone
 
     def _delete_model(self, conn, model):
         row = conn.execute("SELECT id FROM models WHERE name=?", (model,)).fetchone()
         if row is None:
-            return 0
+            return 0, set()
         mid = row[0]
+        shas = {r[0] for r in conn.execute("SELECT DISTINCT sha FROM images WHERE model_id=?",
+                                           (mid,))}
         gone = 0
         for (name,) in conn.execute("SELECT name FROM series WHERE model_id=?",
                                     (mid,)).fetchall():
             gone += self._delete_series(conn, model, name)
         gone += conn.execute("DELETE FROM images WHERE model_id=?", (mid,)).rowcount
         conn.execute("DELETE FROM models WHERE id=?", (mid,))
-        return gone or 1
+        return gone or 1, shas
 
-    def forget_batches(self, older_than=_BATCH_MEMORY):
+    def gc(self):
+        """Remove image files no row refers to, and temporary files of killed uploads.
+
+        Returns
+        -------
+        dict
+            ``{"blobs": n, "tmp": n, "bytes": n}`` removed.
+        """
+        used = {r[0] for r in self._w.execute("SELECT DISTINCT sha FROM images")}
+        removed = {"blobs": 0, "tmp": 0, "bytes": 0}
+        for folder, _, files in os.walk(self.image_dir):
+            for fname in files:
+                path = os.path.join(folder, fname)
+                sha = os.path.basename(folder) + fname[:-4]
+                if fname.endswith(".tmp"):
+                    kind = "tmp"
+                elif fname.endswith(".png") and sha not in used:
+                    kind = "blobs"
+                else:
+                    continue
+                try:
+                    size = os.path.getsize(path)
+                    os.unlink(path)
+                except OSError as exc:
+                    log.warning("gc: could not remove %s: %s", path, exc)
+                    continue
+                removed[kind] += 1
+                removed["bytes"] += size
+        return removed
+
+    def forget_batches(self, older_than=BATCH_MEMORY):
         """Drop batch ids older than ``older_than`` seconds."""
         return self._transaction(lambda c: c.execute(
             "DELETE FROM batches WHERE time < ?", (time.time() - older_than,)).rowcount)
@@ -520,9 +567,10 @@ class Store:
                 return model
         return None
 
-    def _series_range(self, model, name, x0, x1):
+    @staticmethod
+    def _series_range(conn, model, name, x0, x1):
         """``(id, count, agg_level, x0, x1)`` with the range defaulting to the series'."""
-        row = self._r.execute(
+        row = conn.execute(
             "SELECT s.id, s.count, s.min_step, s.max_step, s.agg_level FROM series s "
             "JOIN models m ON m.id=s.model_id WHERE m.name=? AND s.name=?",
             (model, name)).fetchone()
@@ -531,9 +579,9 @@ class Store:
         sid, count, smin, smax, base = row
         return (sid, count, base, smin if x0 is None else x0, smax if x1 is None else x1)
 
-    def _points_in(self, sid, x0, x1):
+    def _points_in(self, conn, sid, x0, x1):
         """Decoded points of a series with ``x0 <= step <= x1``, sorted by step."""
-        steps, values, times = self._decode_rows(self._r.execute(
+        steps, values, times = self._decode_rows(conn.execute(
             "SELECT steps, vals, times FROM chunks WHERE series_id=? AND step_min<=? "
             "AND step_max>=? ORDER BY id", (sid, x1, x0)).fetchall())
         keep = (steps >= x0) & (steps <= x1)
@@ -547,14 +595,18 @@ class Store:
         Returns
         -------
         dict or None
-            ``{"steps": int64 array, "values": float64 array, "times": float64 array}``
+            ``{"steps": int64 array, "values": float64 array, "times": float64 array,
+            "seq": int}``
         """
-        meta = self._series_range(model, name, x0, x1)
+        return self._read(self._read_series, model, name, x0, x1)
+
+    def _read_series(self, conn, model, name, x0, x1):
+        meta = self._series_range(conn, model, name, x0, x1)
         if meta is None:
             return None
-        sid, _, _, x0, x1 = meta
-        steps, values, times = self._points_in(sid, x0, x1)
-        return {"steps": steps, "values": values, "times": times}
+        sid, count, _, x0, x1 = meta
+        steps, values, times = self._points_in(conn, sid, x0, x1)
+        return {"steps": steps, "values": values, "times": times, "seq": count}
 
     def read_buckets(self, model, name, buckets, x0=None, x1=None):
         """Aggregates for a chart of ``buckets`` buckets over ``[x0, x1]``, or ``None``.
@@ -562,33 +614,32 @@ class Store:
         Returns
         -------
         dict or None
-            ``{"level": L, "count_total": n, "agg": {field: array}}``, exact as a scan
-            of the raw points would give, with NaN where SQL has NULL.
+            ``{"level": L, "count_total": n, "seq": n, "agg": {field: array}}``, exact
+            as a scan of the raw points would give, with NaN where SQL has NULL.
         """
         if buckets < 1:
             raise BadRequest(f"buckets must be at least 1, got {buckets}")
-        meta = self._series_range(model, name, x0, x1)
+        return self._read(self._read_buckets, model, name, buckets, x0, x1)
+
+    def _read_buckets(self, conn, model, name, buckets, x0, x1):
+        meta = self._series_range(conn, model, name, x0, x1)
         if meta is None:
             return None
         sid, count, base, x0, x1 = meta
         if x1 < x0:
             raise BadRequest(f"x1 ({x1}) must not be below x0 ({x0})")
-        level = 0
-        # Cells -1 and 0 never merge: a range across step 0 takes at least two buckets.
-        while ((x1 >> level) - (x0 >> level) + 1 > buckets
-               and not (x0 >> level == -1 and x1 >> level == 0)):
-            level += 1
+        level = bucket_level(x0, x1, buckets)
         lo, hi = (x0 >> level) << level, (((x1 >> level) + 1) << level) - 1
         if base is None or level < base:
-            agg = aggregate(*self._points_in(sid, lo, hi), level)
+            agg = aggregate(*self._points_in(conn, sid, lo, hi), level)
         else:
             stored = min(base + LEVELS_ABOVE, level)
-            rows = self._r.execute(
+            rows = conn.execute(
                 "SELECT cell, count, nans, vmin, vmax, first, last, fstep, lstep, vsum, t0, t1 "
                 "FROM agg WHERE series_id=? AND level=? AND cell BETWEEN ? AND ? ORDER BY cell",
                 (sid, stored, lo >> stored, hi >> stored)).fetchall()
             agg = merge_levels(_columns(rows), level - stored)
-        return {"level": level, "count_total": count, "agg": agg}
+        return {"level": level, "count_total": count, "seq": count, "agg": agg}
 
     def images(self, model, name):
         """Every image of one name in step order: list of dicts."""

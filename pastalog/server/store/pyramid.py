@@ -1,4 +1,5 @@
-"""Per-bucket aggregates of points, the one routine every chart query uses.
+"""The aggregate (pyramid) rules every store shares: what a bucket holds, which level a
+chart query reads, and which cells a write adds.
 
 A bucket at level ``L`` holds the steps ``[k * 2**L, (k + 1) * 2**L - 1]``; its
 aggregate is (count, nans, min, max, first, last, first step, last step, sum, t0,
@@ -7,7 +8,14 @@ lowest/highest step, ties going to the first/last point to arrive.
 """
 import numpy as np
 
-__all__ = ["FIELDS", "aggregate", "merge_levels"]
+__all__ = ["FIELDS", "LEVELS_ABOVE", "PYRAMID_AFTER", "aggregate", "bucket_level",
+           "merge_levels", "pyramid_cells", "pyramid_level"]
+
+#: A series gets a pyramid once it holds more than this many points.
+PYRAMID_AFTER = 16384
+#: Stored levels: the series' base level and this many above it (higher ones merge on
+#: read).
+LEVELS_ABOVE = 20
 
 FIELDS = ("cell", "count", "nans", "vmin", "vmax", "first", "last",
           "fstep", "lstep", "vsum", "t0", "t1")
@@ -92,3 +100,60 @@ def merge_levels(agg, shift):
             "t0": np.minimum.reduceat(agg["t0"], starts),
             "t1": np.maximum.reduceat(agg["t1"], starts),
         }
+
+
+def pyramid_level(span, count):
+    """The lowest stored level for a series: buckets of about 64 points or more.
+
+    Examples
+    --------
+    >>> pyramid_level(span=100_000, count=100_000)
+    6
+    """
+    spacing = max(1.0, span / max(count, 1))
+    return max(0, int(np.ceil(np.log2(64 * spacing))))
+
+
+def bucket_level(x0, x1, buckets):
+    """The smallest level at which ``[x0, x1]`` spans at most ``buckets`` buckets.
+
+    Cells -1 and 0 never merge: a range across step 0 takes at least two buckets.
+
+    Examples
+    --------
+    >>> bucket_level(0, 999, 1000), bucket_level(0, 1000, 1000), bucket_level(-1, 0, 1)
+    (0, 1, 0)
+    """
+    level = 0
+    while ((x1 >> level) - (x0 >> level) + 1 > buckets
+           and not (x0 >> level == -1 and x1 >> level == 0)):
+        level += 1
+    return level
+
+
+def pyramid_cells(steps, values, times, base, levels_above=LEVELS_ABOVE):
+    """Yield ``(level, cell, aggregate_tuple)`` for every stored level a write touches.
+
+    ``aggregate_tuple`` holds the ``FIELDS`` after ``cell``, as Python numbers; a store
+    merges each into the cell it may already hold with the rules in the module docstring.
+
+    Examples
+    --------
+    >>> rows = list(pyramid_cells(np.array([0, 1]), np.array([1., 2.]), np.zeros(2), 0, 2))
+    >>> [(level, cell, agg[0]) for level, cell, agg in rows]     # (level, cell, count)
+    [(0, 0, 1), (0, 1, 1), (1, 0, 2), (2, 0, 2)]
+    """
+    top = base + levels_above
+    level = base
+    agg = aggregate(steps, values, times, base)
+    while level <= top:
+        cols = [agg[name].tolist() for name in FIELDS]
+        if len(cols[0]) == 1:  # one cell: every level above holds the same aggregate
+            cell, rest = cols[0][0], tuple(c[0] for c in cols[1:])
+            for lv in range(level, top + 1):
+                yield lv, cell >> (lv - level), rest
+            return
+        for vals in zip(*cols):
+            yield level, vals[0], vals[1:]
+        level += 1
+        agg = merge_levels(agg, 1)
