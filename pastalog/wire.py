@@ -86,6 +86,8 @@ def decode_batch(body):
         header = json.loads(bytes(view[8 : 8 + hlen]).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"header is not UTF-8 JSON: {exc}") from exc
+    except RecursionError:
+        raise ValueError("header is nested too deeply") from None
     if not isinstance(header, dict) or not isinstance(header.get("series"), list):
         raise ValueError("header must be an object with a 'series' list")
     batch_id = header.get("batch")

@@ -9,6 +9,11 @@ line is imported under a batch id made from its content, so importing the same f
 twice stores it once.
 
 ``import`` also reads the original node.js pastalog's ``database.json``.
+
+Whatever a file holds, an import's memory stays bounded: lines are read in pieces and
+one longer than ``MAX_LINE`` characters is skipped (named by its line number) without
+holding it; the original format's CSV files are read in pieces too, and its paths must
+stay inside the database.json's folder.
 """
 import base64
 import gzip
@@ -17,10 +22,12 @@ import json
 import logging
 import math
 import os
+from array import array
 
 import numpy as np
 
 from ..errors import BadRequest, ImportFileError, InvalidName
+from ..limits import MAX_STEP, check_step_range
 from ..names import check_name
 from ..progress import Progress
 from .jsonio import dumps, parse_steps, parse_value, parse_values
@@ -32,6 +39,14 @@ log = logging.getLogger("pastalog")
 
 FORMAT = "pastalog-export"
 _PIECE = 100_000
+#: The longest line an import reads, in characters: a 64 MiB PNG (the server's default
+#: body cap) in base64 fits; a gzip bomb's endless line does not.
+MAX_LINE = 128 * 2**20
+#: The largest original ``database.json`` read (it only lists the CSV files).
+MAX_INDEX = 64 * 2**20
+#: The longest cell of an original CSV file (a number as JavaScript prints it).
+MAX_CELL = 64
+_READ = 2**20
 
 
 def _open(path, mode, gz=None):
@@ -107,8 +122,14 @@ def _import_ours(store, path):
             open(raw.fileno(), "r", encoding="utf-8", closefd=False)
         lineno = 0
         try:
-            for lineno, line in enumerate(fh, start=1):
+            for lineno, line in enumerate(_bounded_lines(fh), start=1):
                 if lineno == 1:
+                    continue
+                if line is None:
+                    counts["skipped"] += 1
+                    log.warning("pastalog: %s line %d is longer than %d MiB (the most an "
+                                "export line holds); skipped it", path, lineno,
+                                MAX_LINE >> 20)
                     continue
                 try:
                     _import_line(store, line, counts)
@@ -123,6 +144,46 @@ def _import_ours(store, path):
                         path, lineno, exc)
     bar.finish()
     return counts
+
+
+def _bounded_lines(fh, limit=None):
+    """The lines of text file ``fh``; ``None`` for one longer than ``limit`` characters.
+
+    Reads at most ``_READ`` characters at a time and never holds more than ``limit`` of
+    one line: a too-long line is read through and dropped.
+
+    Examples
+    --------
+    >>> import io
+    >>> list(_bounded_lines(io.StringIO("ab\\n" + "x" * 9 + "\\nc"), limit=5))
+    ['ab\\n', None, 'c']
+    """
+    limit = MAX_LINE if limit is None else limit
+    while True:
+        line = fh.readline(min(_READ, limit + 1))
+        if not line:
+            return
+        if line.endswith("\n") or len(line) < min(_READ, limit + 1):
+            yield line
+            continue
+        pieces, size = [line], len(line)
+        while size <= limit:
+            piece = fh.readline(min(_READ, limit + 1 - size))
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+            if piece.endswith("\n"):
+                break
+        if size <= limit:
+            yield "".join(pieces)
+            continue
+        del pieces, line
+        while True:  # read the rest of the long line through, holding none of it
+            piece = fh.readline(_READ)
+            if not piece or piece.endswith("\n"):
+                break
+        yield None
 
 
 def _reason(exc, line):
@@ -155,21 +216,90 @@ def _import_line(store, line, counts):
     counts["points"] += result["points"]
 
 
-def _read_csv_numbers(path):
-    """The cells of one of the original pastalog's CSV files (``0,1,2,``)."""
+def _read_csv_cells(path):
+    """The cells of one of the original pastalog's CSV files (``0,1,2,``), streamed.
+
+    Raises ``ValueError`` for a cell longer than ``MAX_CELL`` characters (no number
+    is), so that a file without commas is never held whole.
+    """
     with open(path, encoding="utf-8") as fh:
-        cells = fh.read().strip().split(",")
-    if cells and cells[-1].strip() == "":
-        cells.pop()
-    return [c.strip() for c in cells]
+        carry = ""
+        while True:
+            chunk = fh.read(_READ)
+            if not chunk:
+                break
+            cells = (carry + chunk).split(",")
+            carry = cells.pop()
+            if len(carry) > MAX_CELL:
+                raise ValueError(f"a cell of {os.path.basename(path)} is longer than "
+                                 f"{MAX_CELL} characters: not a number")
+            for cell in cells:
+                cell = cell.strip()
+                if len(cell) > MAX_CELL:
+                    raise ValueError(f"a cell of {os.path.basename(path)} is longer than "
+                                     f"{MAX_CELL} characters: not a number")
+                yield cell
+        if carry.strip():
+            yield carry.strip()
+
+
+class _Outside(ValueError):
+    """A CSV path of database.json that leads out of its folder."""
+
+
+def _csv_path(base, files, key):
+    """``files[key]`` joined to ``base``; refused when it leads out of ``base``."""
+    rel = files[key]
+    if not isinstance(rel, str):
+        raise TypeError(f"its {key} path is not a string")
+    parts = os.path.normpath(rel.replace("\\", "/")).split("/")
+    if os.path.isabs(rel) or os.path.isabs(rel.replace("\\", "/")) or ".." in parts:
+        raise _Outside(f"its {key} path {rel!r} is outside the folder of database.json; "
+                       "refused it")
+    full = os.path.join(base, rel)
+    real_base = os.path.realpath(base)
+    if os.path.commonpath([os.path.realpath(full), real_base]) != real_base:
+        raise _Outside(f"its {key} path {rel!r} leads (by a symbolic link) outside the "
+                       "folder of database.json; refused it")
+    return full
+
+
+def _read_series_csv(base, files):
+    """Steps and values texts of one series, as two lists of str (bounded cells)."""
+    return (list(_read_csv_cells(_csv_path(base, files, "indices"))),
+            list(_read_csv_cells(_csv_path(base, files, "values"))))
+
+
+def _parse_original(steps_raw, values_raw, bad):
+    """int64 steps and float64 values; entries with a bad step or value counted in ``bad``.
+
+    A missing step (``undefined``) continues from the previous one. ``bad`` is a dict
+    with ``"count"`` and ``"first"`` (the first bad step's text).
+    """
+    steps, values, prev = array("q"), array("d"), -1
+    for s_text, v_text in zip(steps_raw, values_raw):
+        step = prev + 1 if s_text in ("undefined", "", "null") else _integer(s_text)
+        value = math.nan if v_text in ("undefined", "", "null") else _number(v_text)
+        if step is None or value is None or not check_step_range(step):
+            bad["count"] += 1
+            bad.setdefault("first", s_text if step is None or not check_step_range(step)
+                           else f"value {v_text}")
+            continue
+        prev = step
+        steps.append(step)
+        values.append(value)
+    return np.frombuffer(steps, np.int64), np.frombuffer(values, np.float64)
 
 
 def _import_original(store, path):
     """The node.js pastalog's database.json and its CSV files."""
+    if os.path.getsize(path) > MAX_INDEX:
+        raise ImportFileError(f"{path}: larger than {MAX_INDEX >> 20} MiB: neither a "
+                              "pastalog export nor the original pastalog's database.json")
     try:
         with open(path, encoding="utf-8") as fh:
             db = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ImportFileError(
             f"{path}: neither a pastalog export nor the original pastalog's database.json "
             f"({exc})") from None
@@ -183,13 +313,13 @@ def _import_original(store, path):
     entries = [(m, s, files) for m, series in db["logs"].items() if isinstance(series, dict)
                for s, files in series.items()]
     bar = Progress("importing", len(entries))
+    bad = {"count": 0}
     for i, (model, name, files) in enumerate(entries):
         try:
             check_name(model, "model name")
             check_name(name)
-            steps_raw = _read_csv_numbers(os.path.join(base, files["indices"]))
-            values_raw = _read_csv_numbers(os.path.join(base, files["values"]))
-        except (OSError, KeyError, TypeError, InvalidName) as exc:
+            steps_raw, values_raw = _read_series_csv(base, files)
+        except (OSError, KeyError, TypeError, ValueError, InvalidName) as exc:
             counts["skipped"] += 1
             log.warning("pastalog: %s: series %r of model %r skipped: %s", path, name, model,
                         getattr(exc, "strerror", None) or exc)
@@ -198,17 +328,12 @@ def _import_original(store, path):
             log.warning("pastalog: %s: series %r of model %r has %d steps but %d values; "
                         "kept the first %d", path, name, model, len(steps_raw),
                         len(values_raw), min(len(steps_raw), len(values_raw)))
-        steps, values, prev = [], [], -1
-        for s_text, v_text in zip(steps_raw, values_raw):
-            step = prev + 1 if s_text in ("undefined", "", "null") else _number(s_text)
-            value = math.nan if v_text in ("undefined", "", "null") else _number(v_text)
-            if step is None or value is None or step != int(step):
-                counts["skipped"] += 1
-                continue
-            prev = int(step)
-            steps.append(prev)
-            values.append(float(value))
-        steps, values = np.array(steps, np.int64), np.array(values, np.float64)
+        before = bad["count"]
+        steps, values = _parse_original(steps_raw, values_raw, bad)
+        del steps_raw, values_raw
+        if bad["count"] > before:
+            counts["skipped"] += bad["count"] - before
+            bad.setdefault("where", (name, model))
         # The same series imported twice is stored once: its batch id is its content.
         digest = hashlib.sha256(f"{model}\0{name}\0".encode() + steps.tobytes()
                                 + values.tobytes()).hexdigest()[:40]
@@ -217,7 +342,23 @@ def _import_original(store, path):
         counts["points"] += result["points"]
         bar.update(i + 1)
     bar.finish()
+    if bad["count"]:
+        log.warning("pastalog: %s: skipped %d entries whose step is not an integer within "
+                    "±%d or whose value is not a number (the first: %r in series %r of "
+                    "model %r)", path, bad["count"], MAX_STEP, bad["first"], *bad["where"])
     return counts
+
+
+def _integer(text):
+    """An integer step from a CSV cell (``5``, ``5.0``, ``1e3``), or ``None``."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    value = _number(text)
+    if value is None or not math.isfinite(value) or value != int(value):
+        return None
+    return int(value)
 
 
 def _number(text):
