@@ -24,6 +24,8 @@ def _env_default(setting):
         return setting.default
     if setting.type is bool:
         return raw.strip().lower() in ("1", "true", "yes", "on")
+    if setting.type is list:
+        return [part.strip() for part in raw.split(",") if part.strip()]
     try:
         return setting.type(raw)
     except ValueError:
@@ -55,6 +57,9 @@ def build_parser():
         elif s.type is bool:
             run.add_argument(s.flag, action="store_true", default=_env_default(s),
                              help=f"{s.help} [env {s.env}]")
+        elif s.type is list:
+            run.add_argument(s.flag, action="append", default=list(_env_default(s)),
+                             metavar="NAME", help=f"{s.help} [env {s.env}]")
         else:
             run.add_argument(s.flag, type=s.type, default=_env_default(s),
                              metavar=s.name.split("_")[0].upper(),
@@ -152,7 +157,7 @@ def cmd_run(args):
     try:
         return serve(host=args.host, port=args.port, data=data, max_body_mb=args.max_body_mb,
                      sync=args.sync, token=args.token or None, public_read=args.public_read,
-                     ready=ready)
+                     allowed_hosts=args.allow_host, ready=ready)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UserError(f"port {args.port} on {args.host} is already in use (another "

@@ -33,6 +33,10 @@ SETTINGS = (
     Setting("insecure", False, "PASTALOG_INSECURE",
             "allow a non-loopback --host without a token (anyone who reaches the port "
             "can write and delete)", bool),
+    Setting("allow_host", (), "PASTALOG_ALLOW_HOST",
+            "a host name the server answers to besides IP addresses and localhost "
+            "(repeatable; the environment variable takes a comma-separated list; '*' "
+            "allows any); other Host headers get 403, against DNS rebinding", list),
     Setting("max_body_mb", 64, "PASTALOG_MAX_BODY_MB",
             "largest request body accepted, in MiB (bigger ones get 413)", int),
     Setting("sync", "normal", "PASTALOG_SYNC",
@@ -45,7 +49,7 @@ def markdown_table():
     """The settings as the Markdown table the README shows."""
     rows = ["| flag | environment | default | what |", "|---|---|---|---|"]
     for s in SETTINGS:
-        default = {None: "none", False: "off"}.get(s.default, f"`{s.default}`")
+        default = {None: "none", False: "off", (): "none"}.get(s.default, f"`{s.default}`")
         if s.name == "data":
             default = "user data dir"
         rows.append(f"| `{s.flag}` | `{s.env}` | {default} | {s.help} |")

@@ -41,7 +41,10 @@ def test_session_cookie_lets_the_page_read(make_server):
                                  method="POST", headers={"Content-Type": "application/json"})
     assert opener.open(req).status == 200
     cookie = next(iter(jar))
-    assert cookie.name == "pastalog_token" and cookie.has_nonstandard_attr("HttpOnly")
+    # a signed, expiring session id named for the port: never the token itself, and a
+    # second pastalog (or any other service) on this host neither gets nor replaces it
+    assert cookie.name == f"pastalog_session_{srv.port}" and cookie.has_nonstandard_attr("HttpOnly")
+    assert "tok" not in cookie.value and len(cookie.value) > 30
     with opener.open(srv.url + "/api/v1/models") as resp:
         assert json.loads(resp.read()) == {"models": []}
 

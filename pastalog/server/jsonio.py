@@ -12,12 +12,13 @@ import numpy as np
 import orjson
 
 from ..errors import BadRequest
+from ..limits import MAX_STEP
 
-__all__ = ["dumps", "finite_or_text", "parse_step", "parse_steps", "parse_value", "parse_values"]
+__all__ = ["check_steps", "dumps", "finite_or_text", "parse_step", "parse_steps",
+           "parse_value", "parse_values"]
 
 _NONFINITE = {"NaN": math.nan, "nan": math.nan, "Infinity": math.inf,
               "-Infinity": -math.inf, "inf": math.inf, "-inf": -math.inf}
-MAX_STEP = 2**62
 
 
 def finite_or_text(x):
@@ -96,7 +97,8 @@ def parse_step(x, where):
     if type(x) is not int:
         raise BadRequest(f"{where} must be an integer step, got {_show(x)}")
     if not -MAX_STEP <= x <= MAX_STEP:
-        raise BadRequest(f"{where} must be within ±2**62, got {str(x)[:40]}")
+        raise BadRequest(f"{where} must be within ±(2**53 - 1), the steps a browser shows "
+                         f"exactly; got {str(x)[:40]}")
     return x
 
 
@@ -108,6 +110,24 @@ def parse_steps(seq, where):
         return np.array(seq, dtype=np.int64)
     return np.array([parse_step(x, f"{where}[{i}]") for i, x in enumerate(seq)],
                     dtype=np.int64)
+
+
+def check_steps(steps, where):
+    """An int64 array of steps, or ``BadRequest`` when one is beyond ±(2**53 - 1).
+
+    Examples
+    --------
+    >>> check_steps(np.array([0, 2**53 - 1]), "steps").tolist()
+    [0, 9007199254740991]
+    >>> check_steps(np.array([2**53]), "steps")
+    Traceback (most recent call last):
+    ...
+    pastalog.errors.BadRequest: steps[0] must be within ±(2**53 - 1), the steps a browser shows exactly; got 9007199254740992
+    """
+    if len(steps) and (steps.min() < -MAX_STEP or steps.max() > MAX_STEP):
+        i = int(np.flatnonzero((steps < -MAX_STEP) | (steps > MAX_STEP))[0])
+        parse_step(int(steps[i]), f"{where}[{i}]")
+    return steps
 
 
 def _show(x):

@@ -50,19 +50,29 @@ class _QuietHandler(WebSocketHandler):
 
 
 def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public_read=False,
-          ready=None):
+          allowed_hosts=(), ready=None):
     """Serve until SIGINT/SIGTERM. ``ready(url)`` is called once it listens."""
     store = Store(data, synchronous=sync.upper())
+    swept = store.gc()  # files of uploads killed mid-write, blobs of interrupted deletes
+    if swept["tmp"] or swept["blobs"]:
+        log.warning("removed %d unfinished uploads and %d unused images (%d bytes)",
+                    swept["tmp"], swept["blobs"], swept["bytes"])
     pool = ThreadPool(1)
     hub = Hub()
 
     def writer(fn, *args):
         return pool.apply(fn, args)
 
+    allowed_hosts = [*allowed_hosts, host]  # the address it listens on names it too
     app = make_app(store, hub, max_body=max_body_mb * 2**20, writer=writer, token=token,
+                   allowed_hosts=allowed_hosts,
                    public_read=public_read)
     server = WSGIServer((host, port), app, handler_class=_QuietHandler, log=None,
                         error_log=logging.getLogger("pastalog.wsgi"))
+    guard = app.config["pastalog.guard"]
+    # A websocket upgrade the guard refuses is answered as plain HTTP (its 403 or 401)
+    # instead of being upgraded first: gevent-websocket calls this before the handshake.
+    server.pre_start_hook = lambda handler: guard.refusal(handler.environ) is not None
     server.init_socket()  # raises OSError (port in use, bad address) before we print
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{server.server_port}"

@@ -1,0 +1,96 @@
+"""Reading: models, one model, a series (raw or bucketed), one series of many models."""
+import bottle
+import numpy as np
+
+from ..http import fail, int_param, ok, param, step_param
+from ..jsonio import finite_or_text
+
+__all__ = ["MAX_BUCKETS", "MAX_MODELS_PER_QUERY", "bucket_columns", "register"]
+
+MAX_BUCKETS = 100_000
+MAX_MODELS_PER_QUERY = 200
+
+
+def bucket_columns(agg, level):
+    """The store's aggregates as the columnar ``buckets`` object of docs/API.md."""
+    cells = agg["cell"].astype(np.int64)
+    count = agg["count"].astype(np.int64)
+    nans = agg["nans"].astype(np.int64)
+    real = count - nans
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(real > 0, agg["vsum"] / np.maximum(real, 1), np.nan)
+    if level > 60:  # the top levels' bounds overflow int64 arithmetic: use Python ints
+        starts = [c << level for c in cells.tolist()]
+        ends = [((c + 1) << level) - 1 for c in cells.tolist()]
+    else:
+        starts, ends = cells << level, ((cells + 1) << level) - 1
+    return {
+        "x0": starts, "x1": ends,
+        "s0": agg["fstep"].astype(np.int64), "s1": agg["lstep"].astype(np.int64),
+        "count": count, "nans": nans,
+        "min": _null_for_nan(agg["vmin"]), "max": _null_for_nan(agg["vmax"]),
+        "first": agg["first"], "last": agg["last"], "mean": mean,
+        "t0": agg["t0"], "t1": agg["t1"],
+    }
+
+
+def _null_for_nan(arr):
+    """Floats with NaN (no non-NaN value in the bucket) as null; as is when all finite."""
+    if np.isfinite(arr).all():
+        return arr  # the common case: orjson writes the array itself
+    return [None if x != x else finite_or_text(x) for x in arr.tolist()]
+
+
+def register(app, ctx):
+    """Add the read routes."""
+    store = ctx.store
+
+    @app.get("/api/v1/models")
+    def models():
+        return ok({"models": store.models()})
+
+    @app.get("/api/v1/models/<model:path>")
+    def one_model(model):
+        found = store.model(model)
+        if found is None:
+            fail(404, f"no model named {model!r}")
+        return ok(found)
+
+    def bucket_answer(model, name, buckets, x0, x1):
+        result = store.read_buckets(model, name, buckets, x0, x1)
+        if result is None:
+            return None
+        return {"model": model, "series": name, "level": result["level"],
+                "width": 2 ** result["level"], "count_total": result["count_total"],
+                "seq": result["seq"], "buckets": bucket_columns(result["agg"], result["level"])}
+
+    @app.get("/api/v1/series")
+    def series():
+        model, name = param("model"), param("series")
+        x0, x1 = step_param("x0"), step_param("x1")
+        buckets = int_param("buckets", 1, MAX_BUCKETS)
+        if buckets is None:
+            found = store.read_series(model, name, x0, x1)
+            found = found and {"model": model, "series": name, **found}
+        else:
+            found = bucket_answer(model, name, buckets, x0, x1)
+        if found is None:
+            fail(404, f"model {model!r} has no series {name!r}")
+        return ok(found)
+
+    @app.get("/api/v1/buckets")
+    def many_buckets():
+        """One series of many models at once: what the overview draws on load."""
+        name = param("series")
+        models = bottle.request.query.getall("model")
+        if len(models) > MAX_MODELS_PER_QUERY:
+            fail(400, f"at most {MAX_MODELS_PER_QUERY} 'model' parameters, got {len(models)}")
+        x0, x1 = step_param("x0"), step_param("x1")
+        buckets = int_param("buckets", 1, MAX_BUCKETS) or 1000
+        results = []
+        for raw in models:
+            model = raw.encode("latin-1").decode("utf-8", "replace")  # bottle's WSGI decoding
+            found = bucket_answer(model, name, buckets, x0, x1)
+            results.append(found or {"model": model, "series": name,
+                                     "error": f"model {model!r} has no series {name!r}"})
+        return ok({"series": name, "results": results})
