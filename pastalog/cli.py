@@ -1,4 +1,4 @@
-"""The ``pastalog`` command: run | install | export | import | demo."""
+"""The ``pastalog`` command: run | install | gc | export | import | demo."""
 import argparse
 import errno
 import logging
@@ -7,11 +7,34 @@ import subprocess
 import sys
 
 from . import __version__
-from .settings import SETTINGS
+from .settings import SETTINGS, Setting
 
 __all__ = ["main"]
 
 DEFAULT_PORT = 8120
+
+#: What one client may cost the server (issue 10). Kept here until they join the
+#: settings table (and the README's copy of it).
+LIMIT_SETTINGS = (
+    Setting("ws_queue_mb", 8, "PASTALOG_WS_QUEUE_MB",
+            "MiB of live events a browser may have waiting before it is disconnected "
+            "(it reconnects and re-fetches)", int),
+    Setting("ws_max_message_kb", 64, "PASTALOG_WS_MAX_MESSAGE_KB",
+            "largest websocket message a browser may send, in KiB (closed with 1009 above)",
+            int),
+    Setting("header_timeout", 10.0, "PASTALOG_HEADER_TIMEOUT",
+            "seconds for a request's headers to arrive", float),
+    Setting("body_timeout", 60.0, "PASTALOG_BODY_TIMEOUT",
+            "seconds for a request body to arrive (408 after)", float),
+    Setting("idle_timeout", 60.0, "PASTALOG_IDLE_TIMEOUT",
+            "seconds a keep-alive connection may wait for its next request", float),
+    Setting("max_inflight_mb", 128, "PASTALOG_MAX_INFLIGHT_MB",
+            "MiB of request bodies held at once over all connections (others wait, "
+            "then get 503)", int),
+    Setting("max_connections", 0, "PASTALOG_MAX_CONNECTIONS",
+            "open HTTP connections at most; a new one closes the one idle longest "
+            "(0: the descriptor limit less 64)", int),
+)
 
 
 class UserError(Exception):
@@ -51,7 +74,7 @@ def build_parser():
                          description="Serve the web page and the logging API until Ctrl-C.")
     run.add_argument("port", nargs="?", type=int, default=DEFAULT_PORT,
                      help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
-    for s in SETTINGS:
+    for s in SETTINGS + LIMIT_SETTINGS:
         if s.name == "data":
             _add_data(run)
         elif s.type is bool:
@@ -69,6 +92,13 @@ def build_parser():
 
     inst = sub.add_parser("install", help="create the data dir and check the installation")
     _add_data(inst)
+
+    gc = sub.add_parser("gc", help="remove image files that nothing refers to",
+                        description="Remove image files no image refers to (left by a "
+                        "server killed during a delete) and unfinished uploads. "
+                        "Safe while no server runs on the data dir; `install` and "
+                        "`run` do it too.")
+    _add_data(gc)
 
     exp = sub.add_parser("export", help="write every model, series and image to a file",
                          description="Back up everything to FILE (JSON Lines; .gz compresses).")
@@ -157,7 +187,8 @@ def cmd_run(args):
     try:
         return serve(host=args.host, port=args.port, data=data, max_body_mb=args.max_body_mb,
                      sync=args.sync, token=args.token or None, public_read=args.public_read,
-                     allowed_hosts=args.allow_host, ready=ready)
+                     allowed_hosts=args.allow_host, ready=ready,
+                     **{s.name: getattr(args, s.name) for s in LIMIT_SETTINGS})
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UserError(f"port {args.port} on {args.host} is already in use (another "
@@ -189,9 +220,27 @@ def cmd_install(args):
     if not os.path.isfile(os.path.join(STATIC_DIR, "index.html")):
         raise UserError(f"the web page is missing from {STATIC_DIR}; reinstall pastalog")
     store = _open_store(args.data)
+    swept = _swept(store)
     print(f"pastalog {__version__} is ready: data in {store.data_dir}, web page in "
-          f"{STATIC_DIR}.\nNothing to download. Start it with: pastalog run")
+          f"{STATIC_DIR}.\nNothing to download. Start it with: pastalog run{swept}")
     store.close()
+    return 0
+
+
+def _swept(store):
+    removed = store.gc()
+    if not (removed["blobs"] or removed["tmp"]):
+        return ""
+    return (f"\nremoved {removed['blobs']:,} unused images and {removed['tmp']:,} "
+            f"unfinished uploads ({removed['bytes']:,} bytes)")
+
+
+def cmd_gc(args):
+    store = _open_store(args.data)
+    try:
+        print((_swept(store) or "nothing to remove").strip())
+    finally:
+        store.close()
     return 0
 
 
@@ -243,7 +292,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        return {"run": cmd_run, "install": cmd_install, "export": cmd_export,
+        return {"run": cmd_run, "install": cmd_install, "gc": cmd_gc, "export": cmd_export,
                 "import": cmd_import, "demo": cmd_demo}[args.command](args)
     except UserError as exc:
         print(f"pastalog: {exc}", file=sys.stderr)

@@ -86,7 +86,11 @@ def int_param(name: str, lo: Optional[int] = None,
 
 def step_param(name: str) -> Optional[int]:
     """A step query parameter: an integer within ±(2**53 - 1)."""
-    return int_param(name, -MAX_STEP, MAX_STEP)
+    value = int_param(name)
+    if value is not None and not -MAX_STEP <= value <= MAX_STEP:
+        fail(400, f"query parameter {name!r} must be within ±(2**53 - 1), the steps a "
+                  f"browser shows exactly; got {value}")
+    return value
 
 
 def batch_id(value: Any) -> Optional[str]:
