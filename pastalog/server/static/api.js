@@ -55,21 +55,17 @@ export function getModels(signal) {
   return call('GET', '/api/v1/models', signal);
 }
 
-export function getModel(model, signal) {
-  return call('GET', `/api/v1/models/${encodeURIComponent(model)}`, signal);
-}
-
 /**
- * Aggregates of one series for a chart: N buckets over steps [x0, x1] (both optional).
- * Returns {level, width, countTotal, cols} with numeric columns (Float64Array).
+ * One bucket answer of the server (docs/API.md, buckets=N) as
+ * {level, width, countTotal, seq, cols} with numeric columns (Float64Array).
  */
-function bucketsAnswer(r) {
+export function parseBuckets(r) {
   const b = r.buckets || {};
   const cols = {};
   for (const k of ['x0', 'x1', 's0', 's1', 'count', 'nans', 'min', 'max', 'first', 'last', 'mean', 't0', 't1']) {
     cols[k] = numColumn(b[k] || []);
   }
-  return { level: r.level, width: r.width, countTotal: r.count_total, cols };
+  return { level: r.level, width: r.width, countTotal: r.count_total, seq: r.seq, cols };
 }
 
 // Whole-series requests made in the same tick for the same series and size go to the
@@ -87,7 +83,7 @@ function flushWaiting(key) {
     call('GET', `/api/v1/buckets?${p}`).then(answer => {
       answer.results.forEach((r, j) => {
         if (r.error) items[j].reject(new ApiError(404, r.error));
-        else items[j].resolve(bucketsAnswer(r));
+        else items[j].resolve(parseBuckets(r));
       });
     }, err => items.forEach(it => it.reject(err)));
   }
@@ -107,7 +103,7 @@ export async function getBuckets(model, series, buckets, x0, x1, signal) {
     }
     return new Promise((resolve, reject) => waiting.get(key).items.push({ model, resolve, reject }));
   }
-  return bucketsAnswer(await call('GET', `/api/v1/series?${qs({
+  return parseBuckets(await call('GET', `/api/v1/series?${qs({
     model, series, buckets: n,
     x0: x0 == null ? null : Math.floor(x0), x1: x1 == null ? null : Math.ceil(x1),
   })}`, signal));

@@ -17,12 +17,8 @@ export class Buckets {
 
   get length() { return this.k.length; }
 
-  /**
-   * From a getBuckets() answer. The answer's x0/x1 are cell bounds; `steps`
-   * ({first, last}: the series' known first and last step) narrows the outer buckets
-   * to where the data really is, and tells later points whether they are the newest.
-   */
-  static fromResponse(r, steps = null) {
+  /** From a parseBuckets() answer (api.js): the server's columns, as they are. */
+  static fromResponse(r) {
     const b = new Buckets(r.level);
     const c = r.cols;
     const n = c.x0.length;
@@ -30,28 +26,15 @@ export class Buckets {
       const count = c.count[i], nans = c.nans[i];
       const finite = count - nans;
       b.k.push(Math.floor(c.x0[i] / b.width));
-      b.s0.push(c.x0[i]); b.s1.push(c.x1[i]);
+      b.s0.push(c.s0[i]); b.s1.push(c.s1[i]);
       b.count.push(count); b.nans.push(nans);
       b.min.push(c.min[i]); b.max.push(c.max[i]);
       b.first.push(c.first[i]); b.last.push(c.last[i]);
       b.sum.push(finite > 0 ? c.mean[i] * finite : 0);
       b.t0.push(c.t0[i]); b.t1.push(c.t1[i]);
+      if (c.s1[i] > b.maxStep) b.maxStep = c.s1[i];
     }
-    b.maxStep = n ? b.s1[n - 1] : -Infinity;
-    if (steps && n) b.clampTo(steps.first, steps.last);
     return b;
-  }
-
-  /** Narrow the outer buckets to the series' real first/last step. */
-  clampTo(first, last) {
-    const n = this.length;
-    if (!n) return;
-    if (first != null && first > this.s0[0] && first <= this.s1[0]) this.s0[0] = first;
-    if (last != null && last < this.s1[n - 1] && last >= this.s0[n - 1]) {
-      this.s1[n - 1] = last;
-      this.maxStep = last;
-    }
-    this.version++;
   }
 
   /** Mean of the non-NaN values of bucket i (NaN if none). */
@@ -99,8 +82,9 @@ export class Buckets {
       if (!(this.min[i] <= value)) this.min[i] = value;   // NaN min means "no value yet"
       if (!(this.max[i] >= value)) this.max[i] = value;
     }
-    if (step >= this.maxStep) { this.last[i] = value; this.maxStep = step; }
-    if (step > this.s1[i]) this.s1[i] = step;
+    // last: the value at the bucket's highest step, ties to the last to arrive
+    if (step >= this.s1[i]) { this.last[i] = value; this.s1[i] = step; }
+    if (step > this.maxStep) this.maxStep = step;
     if (step < this.s0[i]) { this.first[i] = value; this.s0[i] = step; }
     if (time < this.t0[i]) this.t0[i] = time;
     if (time > this.t1[i]) this.t1[i] = time;
@@ -177,9 +161,16 @@ export class Buckets {
   }
 }
 
-/** The level the server would choose for N buckets over steps [x0, x1]. */
+/**
+ * The level the server chooses for N buckets over steps [x0, x1]: the smallest whose
+ * cells cover the range in at most N, except that steps -1 and 0 never share a cell
+ * (floor division keeps them apart at every level), so such a range may take two.
+ */
 export function levelFor(x0, x1, n) {
   let level = 0;
-  while (Math.floor(x1 / 2 ** level) - Math.floor(x0 / 2 ** level) + 1 > n) level++;
-  return level;
+  for (;;) {
+    const w = 2 ** level, a = Math.floor(x0 / w), b = Math.floor(x1 / w);
+    if (b - a + 1 <= n || (a === -1 && b === 0)) return level;
+    level++;
+  }
 }
