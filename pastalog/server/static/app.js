@@ -107,19 +107,17 @@ async function main() {
   buildHeader();
   const live = new Live({
     onEvents: evs => {
-      // new points reach the charts before the catalog counts them: a chart that is
-      // fetching compares the catalog's count with the answer's to skip duplicates
+      // events reach the charts in order, with their sequence numbers (chart-data.js)
       if (view) view.onPoints(evs);
       catalog.apply(evs);
       if (view) view.onEvents(evs);
       syncHeaderSoon();
     },
     onStatus: setBadge,
-    onOpen: async again => {
+    onOpen: async () => {
       // the first open after the page loaded, or any reopen: catch up on what the
       // page may have missed (a view mounted before the socket opened, or a gap)
       if (!view) return;
-      void again;
       try { await catalog.load(); } catch (e) { notify(`could not reload: ${e.message}`); return; }
       view.catchUp();
       syncHeader();
@@ -128,14 +126,13 @@ async function main() {
   installDebugHook(live);
   // connect and load at once; if the socket opens only after the view mounted, the
   // view catches up on what arrived in between (onOpen)
-  const opened = live.start();
+  live.start();
   try {
     await catalog.load();
   } catch (e) {
     notify(`could not load models: ${e.message}`);
   }
   mount();
-  void opened;
   window.addEventListener('popstate', () => { S = readUrl(); mount(); });
   const dark = window.matchMedia('(prefers-color-scheme: dark)');
   dark.addEventListener('change', () => mount());

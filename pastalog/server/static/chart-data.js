@@ -1,72 +1,124 @@
-// The data side of a chart: fetching per-line buckets (whole series, and finer ones
-// for a zoomed range, debounced), folding live points in, catching up after a gap.
-// chart.js builds the drawing on top of it.
+// The data side of a chart: per-line buckets for the whole series, finer ones for a
+// zoomed range (debounced), live points folded in exactly once, and catching up after
+// a gap. chart.js draws it; this class knows nothing of the drawing and talks to it
+// only through the callbacks it is given.
+//
+// Exactly once: every stored point of a series has a sequence number (its order of
+// arrival, docs/API.md). Each answer carries the `seq` of its snapshot and each
+// websocket `points` event the numbers of its points, so a live point that arrives
+// while a fetch is under way is folded in if and only if its number is above the
+// answer's. An event whose first number is past the last one known + 1 means points
+// were missed: the tail is fetched again.
 import * as api from './api.js';
 import { Buckets, levelFor } from './buckets.js';
+import { debounce } from './dom.js';
 
 export class ChartData {
+  /**
+   * @param {object} o  callbacks:
+   *   buckets()  how many buckets to ask for (from the plot's width)
+   *   xMode()    'step', 'wall' or 'rel'
+   *   zoom()     the zoomed x range [a, b] in axis units, or null
+   *   onData()   lines' data changed: redraw
+   */
+  constructor(o) {
+    this.o = o;
+    this.lines = [];
+    this.destroyed = false;
+    this.refetch = debounce(() => this.refetchViews(), 150);
+  }
+
+  /**
+   * Set the lines: [{key, model, series, label, color, dash, show}]. Lines that stay
+   * keep their data; new ones are fetched.
+   */
+  setLines(specs) {
+    const old = new Map(this.lines.map(l => [l.key, l]));
+    const next = specs.map(s => {
+      const prev = old.get(s.key);
+      if (prev) { Object.assign(prev, s); return prev; }
+      return { ...s, full: null, view: null, viewRange: null, viewSteps: null, viewPending: null,
+        pending: [], seq: null, loading: false, error: null, startTime: NaN, _ctl: null, _viewCtl: null };
+    });
+    for (const l of old.values()) if (!next.includes(l)) this._abort(l);
+    this.lines = next;
+    return next.filter(l => !l.full && !l.loading);
+  }
+
+  lineFor(model, series) {
+    return this.lines.find(l => l.model === model && l.series === series);
+  }
+
+  _abort(line) {
+    if (line._ctl) line._ctl.abort();
+    if (line._viewCtl) line._viewCtl.abort();
+  }
+
+  _changed() { if (!this.destroyed) this.o.onData(); }
+
+  /** Keep a line's whole-series buckets at about the chart's resolution. */
+  _fit(line) {
+    const n = this.o.buckets();
+    while (line.full.length > 2 * n) line.full = line.full.coarsen(1);
+  }
+
+  /**
+   * Fold points [step, value, time, seq] that arrived after the snapshot `seq` into
+   * `b`. Returns the last sequence number now held, or -1 if points were missed.
+   */
+  static fold(b, points, seq) {
+    for (const p of points) {
+      if (p[3] <= seq) continue;          // already in the answer
+      if (p[3] > seq + 1) return -1;      // a gap: something was missed
+      b.add(p[0], p[1], p[2]);
+      seq = p[3];
+    }
+    return seq;
+  }
+
   // ---------------------------------------------------------------- fetching
 
-  /** Buckets to ask for, from the plot's width in CSS pixels. */
-  _n() {
-    const w = this.u ? this.u.bbox.width / (window.devicePixelRatio || 1) : this.plotEl.clientWidth - 60;
-    // one bucket per 2 CSS px: the M4 line still looks like a full draw, and the
-    // server and the page do half the work of one per pixel
-    return Math.max(64, Math.round((w || 600) / 2));
-  }
-
-  /** The series' first/last step and count as the catalog knows them now. */
-  _meta(line) {
-    const m = this.opts.getMeta ? this.opts.getMeta(line.model, line.series) : null;
-    return m ? { first: m.first_step, last: m.last_step, count: m.count } : null;
-  }
-
-  async _loadFull(line) {
+  /** (Re)load a line's whole series; live points meanwhile wait in `pending`. */
+  async loadFull(line) {
+    if (line._ctl) line._ctl.abort();
     line.loading = true;
     line.error = null;
     const ctl = new AbortController();
     line._ctl = ctl;
     line.pending = [];
-    // what the page knew when it asked; websocket points from now on go to `pending`
-    const known = this._meta(line);
+    line.recheck = false;
+    let again = false;
     try {
-      const r = await api.getBuckets(line.model, line.series, this._n(), null, null, ctl.signal);
+      const r = await api.getBuckets(line.model, line.series, this.o.buckets(), null, null, ctl.signal);
       if (this.destroyed || ctl.signal.aborted) return;
-      // the answer already holds the first (count_total - known count) pending points
-      let included = line.pending.length;
-      let first = null, last = null;
-      if (known && known.count != null) {
-        included = Math.max(0, Math.min(line.pending.length, r.countTotal - known.count));
-        first = known.first; last = known.last;
-        for (const p of line.pending.slice(0, included)) {
-          if (first == null || p[0] < first) first = p[0];
-          if (last == null || p[0] > last) last = p[0];
-        }
-      }
-      const b = Buckets.fromResponse(r, { first, last });
-      for (const p of line.pending.slice(included)) b.add(p[0], p[1], p[2]);
+      const b = Buckets.fromResponse(r);
+      const seq = ChartData.fold(b, line.pending, r.seq);
+      again = seq < 0;
+      line.seq = again ? r.seq : seq;
       line.pending = [];
       line.full = b;
-      line.countTotal = r.countTotal + 0;
+      this._fit(line);
       line.startTime = b.length ? Math.min(...b.t0.slice(0, 16)) : NaN;
-      line.view = null;
+      this.dropView(line);
     } catch (e) {
       if (e.name === 'AbortError') return;
       line.error = e.message;
-      if (e.status === 404) line.full = new Buckets(0);
+      if (e.status === 404) { line.full = new Buckets(0); line.seq = 0; }
     } finally {
       if (line._ctl === ctl) { line.loading = false; line._ctl = null; }
     }
-    this._afterData(true);
-    if (this.state.x) this._refetch();
+    this._changed();
+    if (again || line.recheck) { this.catchUp(line); return; }
+    if (this.o.zoom()) this.refetch();
   }
 
   /** Step range [a, b] of a line that the x range [xa, xb] (axis units) covers. */
-  _stepRange(line, xa, xb) {
-    if (this.xMode === 'step') return [Math.floor(xa), Math.ceil(xb)];
+  stepRange(line, xa, xb) {
+    const mode = this.o.xMode();
+    if (mode === 'step') return [Math.floor(xa), Math.ceil(xb)];
     const b = line.full;
     if (!b || !b.length) return null;
-    const off = this.xMode === 'rel' ? line.startTime : 0;
+    const off = mode === 'rel' ? line.startTime : 0;
     let sa = Infinity, sb = -Infinity;
     for (let i = 0; i < b.length; i++) {
       if (b.t1[i] - off >= xa && b.t0[i] - off <= xb) {
@@ -79,139 +131,172 @@ export class ChartData {
   }
 
   /** After a zoom: fetch finer buckets for every line whose full level is too coarse. */
-  _refetchViews() {
-    if (this.destroyed || !this.u) return;
-    const range = this.state.x;
-    const n = this._n();
+  refetchViews() {
+    if (this.destroyed) return;
+    const range = this.o.zoom();
+    const n = this.o.buckets();
     for (const line of this.lines) {
-      if (!range || !line.full || !line.show) { if (!range) this._dropView(line); continue; }
-      const sr = this._stepRange(line, range[0], range[1]);
+      if (!range) { this.dropView(line); continue; }
+      if (!line.full || !line.show) continue;
+      const sr = this.stepRange(line, range[0], range[1]);
       if (!sr) continue;
       const sa = Math.max(sr[0], line.full.firstStep()), sb = Math.min(sr[1], line.full.lastStep());
       if (sa > sb) continue;
       const want = levelFor(sa, sb, n);
-      if (want >= line.full.level) { this._dropView(line); continue; }
-      if (line.view && line.view.level <= want && this._covers(line, range[0], range[1])) continue;
+      if (want >= line.full.level) { this.dropView(line); continue; }
+      if (line.view && line.view.level <= want && this.covers(line, range[0], range[1])) continue;
       this._fetchView(line, sa, sb, n, range);
     }
-    this.scheduleDraw();
+    this._changed();
   }
 
-  _dropView(line) {
+  dropView(line) {
     if (line._viewCtl) line._viewCtl.abort();
-    line.view = null; line.viewRange = null; line.viewSteps = null;
+    line.view = null; line.viewRange = null; line.viewSteps = null; line.viewPending = null;
   }
 
   async _fetchView(line, sa, sb, n, range) {
     if (line._viewCtl) line._viewCtl.abort();
     const ctl = new AbortController();
     line._viewCtl = ctl;
+    line.viewPending = [];
     try {
       const r = await api.getBuckets(line.model, line.series, n, sa, sb, ctl.signal);
       if (this.destroyed || ctl.signal.aborted) return;
-      const m = this._meta(line);
-      line.view = Buckets.fromResponse(r, m);
+      const v = Buckets.fromResponse(r);
+      // live points in the range that arrived during the fetch (a gap here only
+      // costs the zoomed view a point until the next zoom: the full line refetches)
+      for (const p of line.viewPending) if (p[3] > r.seq) v.add(p[0], p[1], p[2]);
+      line.view = v;
       line.viewRange = [range[0], range[1]];
       line.viewSteps = [sa, sb];
-      line.viewMode = this.xMode;
+      line.viewMode = this.o.xMode();
     } catch (e) {
       if (e.name !== 'AbortError') line.error = e.message;
       return;
     } finally {
-      if (line._viewCtl === ctl) line._viewCtl = null;
+      if (line._viewCtl === ctl) { line._viewCtl = null; line.viewPending = null; }
     }
-    this._fitAfterChange();
+    this._changed();
   }
 
-  _covers(line, xa, xb) {
-    if (!line.view || !line.viewRange || line.viewMode !== this.xMode) return false;
+  covers(line, xa, xb) {
+    if (!line.view || !line.viewRange || line.viewMode !== this.o.xMode()) return false;
     const eps = (xb - xa) * 1e-6;
     return line.viewRange[0] <= xa + eps && xb - eps <= line.viewRange[1];
   }
 
+  /** The buckets to draw for a line over [xa, xb]: the zoomed fetch if it covers it. */
+  display(line, xa, xb) {
+    if (!line.full) return null;
+    if (line.view && xa != null && this.covers(line, xa, xb)) return line.view;
+    return line.full;
+  }
+
   // ---------------------------------------------------------------- live
 
-  /** New points for (model, series) from the websocket. */
-  addPoints(model, series, steps, values, times) {
+  /**
+   * New points for (model, series) from the websocket; `seq` is the number of the
+   * last of them (docs/API.md). Returns false if no line shows that series.
+   */
+  addPoints(model, series, steps, values, times, seq) {
     const line = this.lineFor(model, series);
     if (!line) return false;
-    if (!line.full || line.loading) {
-      for (let i = 0; i < steps.length; i++) line.pending.push([steps[i], values[i], times[i]]);
-      return true;
+    const n = steps.length;
+    const pts = [];
+    for (let i = 0; i < n; i++) pts.push([steps[i], values[i], times[i], seq - n + 1 + i]);
+    if (line.viewPending) {
+      for (const p of pts) if (p[0] >= line.viewSteps?.[0] && p[0] <= line.viewSteps?.[1]) line.viewPending.push(p);
     }
-    line.full.addPoints(steps, values, times);
-    line.countTotal += steps.length;
-    while (line.full.length > 2 * this._n()) line.full = line.full.coarsen(1);
+    if (!line.full || line.loading) { line.pending.push(...pts); return true; }
+    const had = line.seq;
+    const now = ChartData.fold(line.full, pts, had);
+    if (now < 0) { this.catchUp(line); return true; }
+    if (now === had) return true;            // all of them already held
+    line.seq = now;
+    this._fit(line);
     if (line.view && line.viewSteps) {
-      for (let i = 0; i < steps.length; i++) {
-        if (steps[i] >= line.viewSteps[0] && steps[i] <= line.viewSteps[1]) line.view.add(steps[i], values[i], times[i]);
+      for (const p of pts) {
+        if (p[3] > had && p[0] >= line.viewSteps[0] && p[0] <= line.viewSteps[1]) line.view.add(p[0], p[1], p[2]);
       }
     }
-    if (Number.isNaN(line.startTime) && times.length) line.startTime = times[0];
-    this._afterData(false);
+    if (Number.isNaN(line.startTime) && n) line.startTime = times[0];
+    this._changed();
     return true;
   }
 
-  /**
-   * Bring a line up to date with the store from the last bucket it has (after a
-   * reconnect, or a "refresh" event for a large batch): only the missing tail is
-   * fetched. `meta` is the series' entry from /api/v1/models, when known.
-   */
-  async catchUp(model, series, meta) {
+  /** A "refresh" event (a large batch was stored): catch up unless already held. */
+  refresh(model, series, seq) {
     const line = this.lineFor(model, series);
     if (!line) return;
-    if (!line.full || !line.full.length || line.loading) { if (!line.loading) this._loadFull(line); return; }
-    const b = line.full;
-    if (meta && meta.count === b.total() && meta.last_step <= b.maxStep) return;   // nothing missed
-    const fromKey = b.k[b.length - 1];
-    const x0 = fromKey * b.width;
-    const lastStep = meta && meta.last_step != null ? meta.last_step : null;
-    if (lastStep != null && lastStep < x0) {
-      if (meta.count !== b.total()) this._loadFull(line);
+    if (line.full && !line.loading && line.seq != null && seq <= line.seq) return;
+    this.catchUp(line);
+  }
+
+  /** The series was deleted: it starts again, empty, from sequence number 0. */
+  deleted(model, series) {
+    for (const line of this.lines) {
+      if (line.model !== model || (series != null && line.series !== series)) continue;
+      this._abort(line);
+      line.loading = false;
+      line.pending = [];
+      line.full = new Buckets(0);
+      line.seq = 0;
+      line.startTime = NaN;
+      this.dropView(line);
+    }
+    this._changed();
+  }
+
+  /**
+   * Bring a line up to date with the store (after a reconnect, a gap or a "refresh"):
+   * only the tail from the last bucket held is fetched, unless older steps changed.
+   */
+  async catchUp(line) {
+    if (!line.full || !line.full.length || line.loading) {
+      // (asked while a fetch is under way, its snapshot may be older than the
+      // reason for asking: look again once it is in)
+      if (line.loading) line.recheck = true;
+      else this.loadFull(line);
       return;
     }
-    const x1 = lastStep != null ? lastStep : x0 + b.width * this._n();
-    const n = Math.floor(x1 / b.width) - fromKey + 1;
-    if (n > 2 * this._n()) { this._loadFull(line); return; }   // a long tail: a coarser level fits better
+    const b = line.full;
+    const fromKey = b.k[b.length - 1];
+    const ctl = new AbortController();
+    line._ctl = ctl;
     line.loading = true;          // websocket points wait in `pending` meanwhile
     line.pending = [];
-    let handedOver = false;
+    line.recheck = false;
+    let reload = false;
     try {
-      const r = await api.getBuckets(model, series, Math.max(1, n), x0, x1);
-      if (this.destroyed || line.full !== b) return;
-      b.replaceTail(fromKey, Buckets.fromResponse(r));
-      if (meta) b.clampTo(null, meta.last_step);
-      line.countTotal = r.countTotal;
-      if (b.total() !== r.countTotal) {   // older steps changed too: fetch it all again
-        handedOver = true;
-        line.loading = false;
-        this._loadFull(line);
-        return;
+      const r = await api.getBuckets(line.model, line.series, 2 * this.o.buckets(), fromKey * b.width, null, ctl.signal);
+      if (this.destroyed || ctl.signal.aborted || line.full !== b) return;
+      // a tail too long for our level (a coarser whole fits better), or points
+      // missed at older steps too (the totals differ): load it all again
+      reload = r.level > b.level;
+      if (!reload) {
+        b.replaceTail(fromKey, Buckets.fromResponse(r));
+        const seq = b.total() === r.countTotal ? ChartData.fold(b, line.pending, r.seq) : -1;
+        reload = seq < 0;
+        if (!reload) { line.seq = seq; this._fit(line); }
       }
-      // points that arrived while we fetched and are past what the answer held
-      for (const p of line.pending) if (p[0] > b.maxStep) b.add(p[0], p[1], p[2]);
-      while (line.full.length > 2 * this._n()) line.full = line.full.coarsen(1);
     } catch (e) {
-      if (e.status === 404) { line.full = new Buckets(0); }
-      else { line.error = e.message; return; }
+      if (e.name === 'AbortError') return;
+      if (e.status === 404) { line.full = new Buckets(0); line.seq = 0; }
+      else line.error = e.message;
     } finally {
-      if (!handedOver) { line.loading = false; line.pending = []; this.scheduleDraw(); }
+      if (line._ctl === ctl) { line.loading = false; line._ctl = null; line.pending = []; }
     }
-    if (line.view) this._dropView(line);
-    this._afterData(false);
-    if (this.state.x) this._refetch();
+    if (reload) { this.loadFull(line); return; }
+    this.dropView(line);
+    this._changed();
+    if (line.recheck) { this.catchUp(line); return; }
+    if (this.o.zoom()) this.refetch();
   }
 
-  /** The buckets drawn for a line right now: the zoomed fetch if it covers the view. */
-  _display(line) {
-    if (!line.full) return null;
-    const sc = this.u && this.u.scales.x;
-    if (line.view && sc && sc.min != null && this._covers(line, sc.min, sc.max)) return line.view;
-    return line.full;
-  }
-
-  _displayFor(line, xa, xb) {
-    if (line.view && this._covers(line, xa, xb)) return line.view;
-    return line.full;
+  destroy() {
+    this.destroyed = true;
+    this.refetch.cancel();
+    for (const l of this.lines) this._abort(l);
   }
 }

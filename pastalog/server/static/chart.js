@@ -32,19 +32,23 @@ function niceLog(v, up) {
   return v;
 }
 
-export class Chart extends ChartData {
+export class Chart {
   /**
    * @param {HTMLElement} container  where the chart card goes
    * @param {object} opts  {id, title, xMode, state, height, onStateChange(state),
    *                        onHover(hover|null), onDrawn()}
    */
   constructor(container, opts) {
-    super();
     this.id = opts.id || `chart${++chartSeq}`;
     this.opts = opts;
     this.xMode = opts.xMode || 'step';
     this.state = { ...DEFAULT_STATE, ...(opts.state || {}) };
-    this.lines = [];
+    this.data = new ChartData({
+      buckets: () => this._n(),
+      xMode: () => this.xMode,
+      zoom: () => this.state.x,
+      onData: () => this.scheduleDraw(),
+    });
     this.u = null;
     this.drawCount = 0;
     this.destroyed = false;
@@ -60,7 +64,6 @@ export class Chart extends ChartData {
     container.appendChild(this.el);
 
     this.scheduleDraw = perFrame(() => this._redraw());
-    this._refetch = debounce(() => this._refetchViews(), 150);
     this._resized = debounce(() => this._onResize(), 250);
     this._ro = new ResizeObserver(() => this._resized());
     this._ro.observe(this.plotEl);
@@ -73,29 +76,41 @@ export class Chart extends ChartData {
    * keep their data; new ones are fetched.
    */
   setLines(specs) {
-    const old = new Map(this.lines.map(l => [l.key, l]));
-    const next = specs.map(s => {
-      const prev = old.get(s.key);
-      if (prev) { Object.assign(prev, s); return prev; }
-      return { ...s, full: null, view: null, viewRange: null, viewSteps: null, pending: [],
-        loading: false, error: null, startTime: NaN, countTotal: 0, _ctl: null };
-    });
-    for (const l of old.values()) if (!next.includes(l) && l._ctl) l._ctl.abort();
-    this.lines = next;
+    const toLoad = this.data.setLines(specs);
     this._build();
-    for (const l of this.lines) if (!l.full && !l.loading) this._loadFull(l);
+    for (const l of toLoad) this.data.loadFull(l);
   }
 
-  lineFor(model, series) {
-    return this.lines.find(l => l.model === model && l.series === series);
+  get lines() { return this.data.lines; }
+
+  lineFor(model, series) { return this.data.lineFor(model, series); }
+
+  /** Buckets to ask for, from the plot's width in CSS pixels. */
+  _n() {
+    const w = this.u ? this.u.bbox.width / (window.devicePixelRatio || 1) : this.plotEl.clientWidth - 60;
+    // one bucket per 2 CSS px: the M4 line still looks like a full draw, and the
+    // server and the page do half the work of one per pixel
+    return Math.max(64, Math.round((w || 600) / 2));
   }
+
+  /** The buckets drawn for a line right now: the zoomed fetch if it covers the view. */
+  _display(line) {
+    const sc = this.u && this.u.scales.x;
+    return this.data.display(line, sc ? sc.min : null, sc ? sc.max : null);
+  }
+
+  // live data, from the view (see chart-data.js)
+  addPoints(model, series, steps, values, times, seq) { return this.data.addPoints(model, series, steps, values, times, seq); }
+  refreshSeries(model, series, seq) { this.data.refresh(model, series, seq); }
+  deletedSeries(model, series) { this.data.deleted(model, series); }
+  catchUp(model, series) { const l = this.lineFor(model, series); if (l) this.data.catchUp(l); }
 
   setShown(key, show) {
     const i = this.lines.findIndex(l => l.key === key);
     if (i < 0) return;
     this.lines[i].show = show;
     if (this.u) this.u.setSeries(i + 1, { show });
-    this._fitAfterChange();
+    this.scheduleDraw();
   }
 
   // ---------------------------------------------------------------- drawing
@@ -234,7 +249,7 @@ export class Chart extends ChartData {
     let lo = Infinity, hi = -Infinity;
     for (const line of this.lines) {
       if (!line.show || !line.full) continue;
-      const b = this._displayFor(line, xa, xb);
+      const b = this.data.display(line, xa, xb);
       if (!b || !b.length) continue;
       const xc = this._xcols(line, b);
       for (let i = 0; i < b.length; i++) {
@@ -322,9 +337,6 @@ export class Chart extends ChartData {
     if (hadX) this.u.setScale('x', { min: hadX[0], max: hadX[1] });
   }
 
-  /** Rebuild (axis mode, log scale or theme changed). */
-  rebuild() { this._build(); }
-
   _onXScale() {
     const sc = this.u.scales.x;
     // data[0] holds exactly the extents, so an auto-ranged x equals them
@@ -334,7 +346,7 @@ export class Chart extends ChartData {
     this.state.x = auto ? null : [sc.min, sc.max];
     if (String(prev) !== String(this.state.x)) {
       this._emitState();
-      this._refetch();
+      this.data.refetch();
     }
     this._fitY();
   }
@@ -347,11 +359,6 @@ export class Chart extends ChartData {
     if (y.min === a && y.max === b) return;
     queueMicrotask(() => { if (this.u === u) u.setScale('y', { min: a, max: b }); });
   }
-
-  /** Redraw after data changed; keeps the user's zoom, follows new data otherwise. */
-  _afterData() { this.scheduleDraw(); }
-
-  _fitAfterChange() { this.scheduleDraw(); }
 
   _redraw() {
     if (!this.u || this.destroyed) return;
@@ -425,7 +432,7 @@ export class Chart extends ChartData {
     if ('logY' in patch && patch.logY !== before.logY) { this._build(); }
     else if ('x' in patch && patch.x) {
       this.u.setScale('x', { min: patch.x[0], max: patch.x[1] });
-      this._refetch();
+      this.data.refetch();
     }
     else if ('x' in patch) this.resetZoom();
     // (not after setScale: redraw re-applies the current x and would undo it)
@@ -437,22 +444,16 @@ export class Chart extends ChartData {
 
   resetZoom() {
     this.state.x = null;
-    for (const l of this.lines) this._dropView(l);
+    for (const l of this.lines) this.data.dropView(l);
     this._redraw();
     this._emitState();
-  }
-
-  /** Zoom x to [a, b] (axis units). */
-  zoomTo(a, b) {
-    if (!(b > a)) return;
-    this.u.setScale('x', { min: a, max: b });
   }
 
   setXMode(mode) {
     if (mode === this.xMode) return;
     this.xMode = mode;
     this.state.x = null;
-    for (const l of this.lines) this._dropView(l);
+    for (const l of this.lines) this.data.dropView(l);
     this._build();
     this._emitState();
   }
@@ -469,9 +470,9 @@ export class Chart extends ChartData {
     this.u.setSize({ width, height: this.u.height });
     const n = this._n();
     if (n > oldN * 1.5) {
-      for (const l of this.lines) if (l.full && l.full.level > 0 && !l.loading) this._loadFull(l);
+      for (const l of this.lines) if (l.full && l.full.level > 0 && !l.loading) this.data.loadFull(l);
     }
-    this._refetch();
+    this.data.refetch();
   }
 
   /** Plain data about the chart, for the read-only debug hook and tests. */
@@ -496,7 +497,7 @@ export class Chart extends ChartData {
         return {
           key: l.key, model: l.model, series: l.series, label: l.label, color: l.color,
           show: l.show !== false, loaded: !!b, loading: l.loading, error: l.error,
-          level: b ? b.level : null, buckets: b ? b.length : 0, points: b ? b.total() : 0,
+          level: b ? b.level : null, buckets: b ? b.length : 0, points: b ? b.total() : 0, seq: l.seq,
           lastStep: b && b.length ? b.s1[b.length - 1] : null,
           lastValue: b && b.length ? b.last[b.length - 1] : null,
           drawn: d ? { mode: d.mode, level: d.b.level, buckets: d.b.length,
@@ -511,8 +512,7 @@ export class Chart extends ChartData {
   destroy() {
     this.destroyed = true;
     this._ro.disconnect();
-    this._refetch.cancel();
-    for (const l of this.lines) { if (l._ctl) l._ctl.abort(); if (l._viewCtl) l._viewCtl.abort(); }
+    this.data.destroy();
     if (this.u) this.u.destroy();
     this.el.remove();
   }

@@ -24,7 +24,7 @@ export function panelDialog(title, content, cls = '') {
   const close = h('button', { type: 'button', class: 'icon dialog-close', 'aria-label': 'close', text: '✕' });
   const dlg = h('dialog', { class: `panel-dialog ${cls}` },
     h('div', { class: 'dialog-head' }, h('h2', { text: title }), close), content);
-  close.addEventListener('click', () => dlg.close());
+  close.addEventListener('click', () => { dlg.close(); dlg.remove(); });
   dlg.addEventListener('close', () => dlg.remove());
   document.body.appendChild(dlg);
   dlg.showModal();

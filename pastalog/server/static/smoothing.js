@@ -24,17 +24,3 @@ export function smoothBuckets(b, w) {
   }
   return out;
 }
-
-/** Same smoothing over plain values (for tests and tables). */
-export function smoothValues(values, w) {
-  const out = new Float64Array(values.length);
-  let avg = 0, seen = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (!Number.isFinite(v)) { out[i] = v; continue; }
-    avg = avg * w + (1 - w) * v;
-    seen += 1;
-    out[i] = w <= 0 ? v : avg / (1 - w ** seen);
-  }
-  return out;
-}

@@ -60,22 +60,26 @@ export function openLineTable(chart, entry) {
   openTable(line, steps, count);
 }
 
-/** Feed websocket points to the charts that show them (before the catalog counts them). */
+/**
+ * Feed websocket events to the charts that show their series, in order and before
+ * the catalog takes them: points (with their sequence numbers) and deletions.
+ */
 export function feedPoints(charts, evs) {
   for (const ev of evs) {
+    if (ev.type === 'deleted' && ev.image == null) {
+      for (const c of charts) c.deletedSeries(ev.model, ev.series ?? null);
+    }
     if (ev.type !== 'points') continue;
     const steps = (ev.steps || []).map(num), values = (ev.values || []).map(num);
     const times = (ev.times || steps.map(() => Date.now() / 1000)).map(num);
-    for (const c of charts) c.addPoints(ev.model, ev.series, steps, values, times);
+    for (const c of charts) c.addPoints(ev.model, ev.series, steps, values, times, ev.seq);
   }
 }
 
 /** After the catalog took the events: large batches re-fetched, latest values shown. */
 export function feedRefresh(charts, evs, catalog, onLatest) {
   for (const ev of evs) {
-    if (ev.type === 'refresh') {
-      for (const c of charts) c.catchUp(ev.model, ev.series, catalog.series(ev.model, ev.series));
-    }
+    if (ev.type === 'refresh') for (const c of charts) c.refreshSeries(ev.model, ev.series, ev.seq);
     if ((ev.type === 'points' || ev.type === 'refresh') && onLatest) onLatest(ev.model, ev.series);
   }
 }
