@@ -3,15 +3,21 @@ STAMPS := .cache/stamps
 
 .PHONY: test dev chromium clean
 
-# Everything the tests need, then the tests: the main suite (server, client, browser),
-# then the Theano/Lasagne add-ons in their own virtualenv.
+# Everything the tests need, then the tests: the main suite (server, client, browser,
+# the package's doctests, mypy on the public API), then the Theano/Lasagne add-ons in
+# their own virtualenv.
 test: dev chromium
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q --doctest-modules tests pastalog
 	$(MAKE) test-legacy LEGACY_SERVER_PYTHON="$$(command -v $(PYTHON))"
 
 dev: $(STAMPS)/dev
+# torch first, pinned: its CPU build installs in seconds here, while an unpinned torch
+# (pulled in by captum, lightning, transformers) would fetch a multi-GB CUDA build.
 $(STAMPS)/dev: pyproject.toml setup.py
-	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PYTHON) -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(PYTHON) -m pip install -q --disable-pip-version-check torch==2.13.0 \
+		-e '.[dev,torch,lightning,keras,transformers]'
+	$(PYTHON) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	@mkdir -p $(STAMPS) && touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own download cannot work here).

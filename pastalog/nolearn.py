@@ -18,9 +18,9 @@ batch.
 nolearn itself is never imported: the callback only reads the
 ``(nn, train_history)`` pair that nolearn calls it with.
 """
-
 import numbers
 import time
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -67,8 +67,9 @@ class PastalogCallback:
     [('dur', 1.25, 1), ('train_loss', 0.5, 1), ('train_loss_best', 1.0, 1), ('valid_loss', 0.6, 1)]
     """
 
-    def __init__(self, log_or_server, model_name=None, *, visualizers=(), X=None, y=None,
-                 every=1, batch_series="batch/seconds"):
+    def __init__(self, log_or_server: Any, model_name: Optional[str] = None, *,
+                 visualizers: Sequence[Callable[..., Any]] = (), X: Any = None, y: Any = None,
+                 every: int = 1, batch_series: Optional[str] = "batch/seconds") -> None:
         if _is_log(log_or_server):
             self.log = log_or_server
         elif isinstance(log_or_server, (int, str)) and not isinstance(log_or_server, bool):
@@ -96,16 +97,16 @@ class PastalogCallback:
         self.batch_series = batch_series
         self.rows_logged = 0
         self.batches = 0
-        self._last_tick = None
+        self._last_tick: Optional[float] = None
 
-    def __call__(self, nn, train_history):
+    def __call__(self, nn: Any, train_history: "list[dict[str, Any]]") -> None:
         """Log any history rows not logged yet; without one, count a batch."""
         if len(train_history) > self.rows_logged:
             self.on_epoch_finished(nn, train_history)
         else:
             self.on_batch_finished(nn, train_history)
 
-    def on_epoch_finished(self, nn, train_history):
+    def on_epoch_finished(self, nn: Any, train_history: "list[dict[str, Any]]") -> None:
         """Write the numbers of every new history row, then run the visualizers."""
         for index in range(self.rows_logged, len(train_history)):
             row = train_history[index]
@@ -125,7 +126,7 @@ class PastalogCallback:
             if (epoch - 1) % self.every == 0:
                 self.visualize(step=epoch)
 
-    def on_batch_finished(self, nn, train_history):
+    def on_batch_finished(self, nn: Any, train_history: "list[dict[str, Any]]") -> None:
         """Count a batch and write how long it took (from the previous one)."""
         now = time.perf_counter()
         self.batches += 1

@@ -1,4 +1,5 @@
 """Layer activations and statistics for Lasagne networks."""
+from typing import Any, Callable
 
 from ..addons.report import check_log, report_activations
 from ._graph import as_input, named_layers, theano, lasagne
@@ -6,7 +7,8 @@ from ._graph import as_input, named_layers, theano, lasagne
 __all__ = ["activations"]
 
 
-def activations(layers, input_var, log=None, prefix="", images=True):
+def activations(layers: Any, input_var: Any, log: Any = None, prefix: str = "",
+                images: bool = True) -> Callable[..., Any]:
     """Compile a function that logs every given layer's output for a batch.
 
     One Theano function returns all the layers' outputs (deterministic: no

@@ -1,4 +1,5 @@
 """Confusion matrix and most common mistakes for Lasagne classifiers."""
+from typing import Any, Callable, Optional, Sequence
 
 from ..addons.report import check_log, report_confusion
 from ._graph import as_input, compile_predict, predict_batched
@@ -6,8 +7,10 @@ from ._graph import as_input, compile_predict, predict_batched
 __all__ = ["confusion_matrix"]
 
 
-def confusion_matrix(output_layer, input_var, class_names=None, log=None, top_k=5,
-                     max_per_row=8, batch_size=256, prefix="confusion"):
+def confusion_matrix(output_layer: Any, input_var: Any,
+                     class_names: Optional[Sequence[str]] = None, log: Any = None,
+                     top_k: int = 5, max_per_row: int = 8, batch_size: int = 256,
+                     prefix: str = "confusion") -> Callable[..., Any]:
     """Compile a function that logs a classifier's confusion matrix and mistakes.
 
     Each call logs ``<prefix>/matrix`` (counts and row-normalised), the

@@ -1,4 +1,5 @@
 """Saliency maps (input gradients of class scores) for Lasagne classifiers."""
+from typing import Any, Callable
 
 import numpy as np
 
@@ -8,7 +9,8 @@ from ._graph import as_input, class_scores, lasagne, predict_batched, theano, T
 __all__ = ["gradients"]
 
 
-def gradients(output_layer, input_var, log=None, max_examples=16, prefix="saliency"):
+def gradients(output_layer: Any, input_var: Any, log: Any = None, max_examples: int = 16,
+              prefix: str = "saliency") -> Callable[..., Any]:
     """Compile a function that logs saliency maps: input gradients of a class.
 
     The compiled ``theano.grad`` is of one class's score with respect to the

@@ -1,4 +1,5 @@
 """Occlusion heatmaps for Lasagne classifiers."""
+from typing import Any, Callable, Optional, Sequence
 
 from ..addons.report import check_log, report_occlusion
 from ._graph import as_input, compile_predict
@@ -6,8 +7,9 @@ from ._graph import as_input, compile_predict
 __all__ = ["occlusion"]
 
 
-def occlusion(output_layer, input_var, log=None, patch=None, stride=None, fill_value=0.0,
-              max_examples=4, batch_size=256, prefix="occlusion"):
+def occlusion(output_layer: Any, input_var: Any, log: Any = None, patch: Optional[int] = None,
+              stride: Optional[int] = None, fill_value: float = 0.0, max_examples: int = 4,
+              batch_size: int = 256, prefix: str = "occlusion") -> Callable[..., Any]:
     """Compile a function that logs occlusion heatmaps of a classifier.
 
     A square patch slides over each input; every occluded copy goes through
