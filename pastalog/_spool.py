@@ -7,7 +7,12 @@ to a process that died, and the next client for the same server adopts it and
 replays it in order (batch ids make the replay idempotent). A torn or corrupt
 record is reported once, naming the file and the byte offset, and skipped; the
 records after it are kept.
+
+A write that the disk cuts short (nearly full, a file size limit) is a failure:
+the partial record is cut off again (``ftruncate`` back to the previous size) and
+``append`` raises, so the caller keeps that request in memory.
 """
+import errno
 import fcntl
 import logging
 import os
@@ -80,17 +85,51 @@ class Spool:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in label)[:40]
         self.path = os.path.join(directory, f"{safe}-{os.getpid()}-{uuid.uuid4().hex[:8]}.spool")
         self._fd = None
+        self._size = 0
         self.records = 0
 
     def append(self, path, body):
-        """Append one request; raises ``OSError`` when the disk refuses."""
+        """Append one request, whole or not at all.
+
+        Raises ``OSError`` when the disk refuses or takes only part of the record; the
+        file is then as it was before the call.
+        """
         if self._fd is None:
             os.makedirs(self.directory, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._size = os.fstat(fd).st_size
+            except OSError:
+                os.close(fd)
+                raise
+            self._fd = fd
         payload = path.encode("utf-8") + b"\n" + body
-        os.write(self._fd, _HEAD.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload)
+        record = _HEAD.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
+        written = 0
+        try:
+            # A regular file takes a whole write unless it is out of room; a short
+            # count is followed by the error that explains it (ENOSPC, EFBIG).
+            while written < len(record):
+                n = os.write(self._fd, record[written:])
+                if n <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written += n
+        except OSError as exc:
+            self._cut_back()
+            if written:
+                raise OSError(exc.errno, f"short write: {written} of {len(record)} bytes, "
+                                         f"then {exc.strerror}") from exc
+            raise
+        self._size += written
         self.records += 1
+
+    def _cut_back(self):
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError as exc:
+            log.warning("pastalog: cannot cut a partial record off spool file %s (%s); its "
+                        "reader will skip it", self.path, exc.strerror)
 
     def sync(self):
         """Make what was appended survive a power cut."""
@@ -103,6 +142,13 @@ class Spool:
             return None
         handed = (self.path, self._fd)
         self._fd = None
+        self._size = 0
         self.records = 0
         self.path = self.path[: -len(".spool")] + f"-{uuid.uuid4().hex[:4]}.spool"
         return handed
+
+    def close(self):
+        """Close the file (and release its lock): the next client adopts what it holds."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

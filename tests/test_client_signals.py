@@ -1,0 +1,77 @@
+"""SIGTERM and SIGINT spool what is unsent, then do what they did before (issue #10.4)."""
+import signal
+import subprocess
+import sys
+
+import pastalog
+
+from helpers import ROOT, ServerProcess, free_port
+from fault_helpers import read_series, wait_for
+
+WRITER = r"""
+import os, signal, sys, time
+mode = sys.argv[3]
+if mode == "own":
+    def mine(signum, frame):
+        print("MINE", signum, flush=True)
+        sys.exit(3)
+    signal.signal(signal.SIGTERM, mine)
+import pastalog
+from pastalog import _spool
+port, spool, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[4])
+log = pastalog.Log(port, "term", spool_dir=spool)
+for i in range(n):
+    log.write("loss", float(i))
+try:
+    print("READY", flush=True)
+    time.sleep(60)
+except KeyboardInterrupt:
+    on_disk = sum(int(head.split()[0]) for root, _, names in os.walk(spool)
+                  for name in names for head, _ in _spool.read_records(os.path.join(root, name)))
+    print("KEYBOARDINTERRUPT", on_disk, flush=True)
+    log.write("loss", float(n))        # the Log still takes points after the signal
+    sys.exit(4)
+print("SLEPT", flush=True)
+"""
+
+
+def run_writer(tmp_path, port, mode, n, sig):
+    spool = str(tmp_path / "spool")
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(port), spool, mode, str(n)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return proc.returncode, out, err, spool
+
+
+def test_sigterm_spools_every_pending_point_and_still_terminates(tmp_path):
+    port = free_port()
+    code, out, err, spool = run_writer(tmp_path, port, "default", 500_000, signal.SIGTERM)
+    assert code == -signal.SIGTERM, (code, out, err)
+    assert "SIGTERM" in err and "500000 points" in err, err
+    srv = ServerProcess(tmp_path / "data", port=port).start()
+    try:
+        log = pastalog.Log(port, "replayer", spool_dir=spool)
+        wait_for(lambda: len((read_series(srv, "term", "loss") or [[]])[0]) >= 500_000, 60,
+                 what="the 500,000 spooled points")
+        steps, values, _ = read_series(srv, "term", "loss")
+        assert steps == list(range(500_000)) and values[-1] == 499_999.0
+        log.close()
+    finally:
+        srv.stop()
+
+
+def test_sigterm_chains_the_programs_own_handler(tmp_path):
+    code, out, err, spool = run_writer(tmp_path, free_port(), "own", 1000, signal.SIGTERM)
+    assert code == 3 and f"MINE {int(signal.SIGTERM)}" in out, (code, out, err)
+    assert "1000 points" in err, err
+
+
+def test_sigint_still_raises_keyboard_interrupt_after_spooling(tmp_path):
+    code, out, err, spool = run_writer(tmp_path, free_port(), "default", 1000, signal.SIGINT)
+    assert code == 4, (code, out, err)
+    assert "KEYBOARDINTERRUPT 1000" in out, (out, err)
