@@ -383,19 +383,26 @@ def write(res, path):
             add("```")
             lines.extend(page.get("tail", []))
             add("```")
-            figure = None
+            figure = cold = None
             for line in page.get("tail", []):
                 m = re.search(r"median (\d+(?:\.\d+)?) ms", line)
                 if m:
                     figure = float(m.group(1)) / 1e3
+                m = re.search(r"\(cold\): .* (\d+(?:\.\d+)?) ms after", line)
+                if m:
+                    cold = float(m.group(1)) / 1e3
             if isinstance(r, dict):
                 for key in ("load_s", "page_load_s", "seconds", "median_s"):
                     if isinstance(r.get(key), (int, float)):
                         figure = r[key]
                         break
-            targets.append(("page 50 x 100,000 points ≤ 1 s",
-                            _f(figure, unit=" s") if figure is not None else "see above",
+            warm = _f(figure, unit=" s") + " warm (median of reloads)" \
+                if figure is not None else "see above"
+            targets.append(("page 50 x 100,000 points ≤ 1 s, warm", warm,
                             None if figure is None else figure <= 1))
+            if cold is not None:  # the first visit counts too: named apart, never hidden
+                targets.append(("page 50 x 100,000 points ≤ 1 s, cold (first load)",
+                                _f(cold, unit=" s"), cold <= 1))
         add("")
 
     # targets -------------------------------------------------------------------------
