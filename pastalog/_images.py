@@ -5,10 +5,10 @@ import struct
 import zlib
 
 from .errors import InvalidValue
+from .limits import PNG_SIGNATURE
 
-__all__ = ["PNG_MAGIC", "encode_png", "to_png"]
+__all__ = ["encode_png", "to_png"]
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _COLOR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type
 
 
@@ -23,7 +23,7 @@ def encode_png(pixels):
     Examples
     --------
     >>> import numpy as np
-    >>> encode_png(np.zeros((2, 3), np.uint8))[:8] == PNG_MAGIC
+    >>> encode_png(np.zeros((2, 3), np.uint8))[:8] == PNG_SIGNATURE
     True
     """
     import numpy as np
@@ -35,7 +35,7 @@ def encode_png(pixels):
     rows[:, 0] = 0  # filter type "none" on every row
     rows[:, 1:] = pixels.reshape(height, width * channels)
     header = struct.pack(">IIBBBBB", width, height, 8, _COLOR_TYPES[channels], 0, 0, 0)
-    return b"".join([PNG_MAGIC, _chunk(b"IHDR", header),
+    return b"".join([PNG_SIGNATURE, _chunk(b"IHDR", header),
                      _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)), _chunk(b"IEND", b"")])
 
 
@@ -81,7 +81,7 @@ def to_png(img):
     """
     if isinstance(img, (bytes, bytearray, memoryview)):
         data = bytes(img)
-        if not data.startswith(PNG_MAGIC):
+        if not data.startswith(PNG_SIGNATURE):
             raise InvalidValue("image bytes must be a PNG file (they lack the PNG signature)")
         return data
     if isinstance(img, (str, os.PathLike)):
@@ -91,7 +91,7 @@ def to_png(img):
                 data = fh.read()
         except OSError as exc:
             raise InvalidValue(f"cannot read image file {os.fspath(img)!r}: {exc.strerror}") from exc
-        if data.startswith(PNG_MAGIC):
+        if data.startswith(PNG_SIGNATURE):
             return data
         return _pillow_to_png(_open_with_pillow(data, img))
     if hasattr(img, "savefig"):  # a matplotlib Figure
