@@ -220,6 +220,12 @@ def test_a_token_with_control_characters_raises_at_once(token):
         pastalog.Log(8120, "m", token=token)
 
 
+def test_a_token_read_from_a_file_with_its_newline_raises_at_once(monkeypatch):
+    monkeypatch.setenv("PASTALOG_TOKEN", "secret\n")
+    with pytest.raises(ValueError, match="newline"):
+        pastalog.Log(8120, "m")
+
+
 def test_a_token_outside_latin1_works_as_with_curl(make_server, tmp_path):
     token = "pässwörd-✓-トークン"
     srv = make_server(extra_args=["--token", token]).start()

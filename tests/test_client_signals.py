@@ -19,7 +19,7 @@ if mode == "own":
 import pastalog
 from pastalog import _spool
 port, spool, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[4])
-log = pastalog.Log(port, "term", spool_dir=spool)
+log = pastalog.Log(port, "term", spool_dir=spool, close_timeout=1)
 for i in range(n):
     log.write("loss", float(i))
 try:
@@ -75,3 +75,23 @@ def test_sigint_still_raises_keyboard_interrupt_after_spooling(tmp_path):
     code, out, err, spool = run_writer(tmp_path, free_port(), "default", 1000, signal.SIGINT)
     assert code == 4, (code, out, err)
     assert "KEYBOARDINTERRUPT 1000" in out, (out, err)
+
+
+THREADED = r"""
+import signal, threading, pastalog
+logs = []
+thread = threading.Thread(target=lambda: logs.append(pastalog.Log(1, "t", spool_dir=False)))
+thread.start(); thread.join()
+print("THREAD", signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+log = pastalog.Log(1, "main", spool_dir=False)
+print("MAIN", signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL,
+      signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+off = pastalog.Log(1, "off", spool_dir=False, handle_signals=False)
+"""
+
+
+def test_handlers_are_installed_from_the_main_thread_only_and_ignored_signals_stay_so():
+    done = subprocess.run([sys.executable, "-c", THREADED], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert done.stdout.split() == ["THREAD", "True", "MAIN", "True", "True"], done
