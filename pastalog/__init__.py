@@ -10,6 +10,7 @@ the current run (see :mod:`pastalog._run`).
 """
 __version__ = "0.2.0"
 
+from . import _run
 from ._run import finish, init, log
 from .client import Log
 from .errors import InvalidName, InvalidValue, PastalogError
@@ -18,7 +19,7 @@ __all__ = ["InvalidName", "InvalidValue", "Log", "PastalogError", "__version__",
            "init", "log"]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> object:
     # wandb.run and wandb.config: the current run (None before init) and its config.
     if name == "run":
         return _run.current()

@@ -18,6 +18,7 @@ record of a run's config today.  Standard library only, like the client.
 """
 
 import warnings
+from typing import Any, Optional, Union
 
 from .client import Log
 
@@ -31,7 +32,7 @@ _IGNORED_INIT_OPTIONS = frozenset({
     "tags",
 })
 
-_state = {"run": None}
+_state: "dict[str, Optional[Run]]" = {"run": None}
 
 
 class Config(dict):
@@ -173,7 +174,8 @@ class Run:
         return "<pastalog run %r, step %d>" % (self.name, self.step)
 
 
-def init(name=None, config=None, server=8120, *, project=None, token=None, **options):
+def init(name: Optional[str] = None, config: Any = None, server: Union[int, str] = 8120, *,
+         project: Optional[str] = None, token: Optional[str] = None, **options: Any) -> "Run":
     """Start a run (finishing the one before, if any) and make it the current one.
 
     Parameters
@@ -218,7 +220,7 @@ def init(name=None, config=None, server=8120, *, project=None, token=None, **opt
     return run
 
 
-def current():
+def current() -> Optional[Run]:
     """The current run, or None before :func:`init` and after :func:`finish`."""
     return _state["run"]
 
@@ -230,12 +232,12 @@ def _require_run(what):
     return run
 
 
-def log(data, step=None, commit=None):
+def log(data: dict, step: Optional[int] = None, commit: Optional[bool] = None) -> None:
     """Log a dict of numbers to the current run: see :meth:`Run.log`."""
     _require_run("log").log(data, step=step, commit=commit)
 
 
-def finish(exit_code=None, quiet=None):
+def finish(exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> None:
     """Finish the current run (nothing happens when there is none)."""
     run = _state["run"]
     if run is not None:
