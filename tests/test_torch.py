@@ -150,6 +150,9 @@ def test_saliency_is_the_input_gradient_and_leaves_everything_as_it_was(server, 
     with torch.no_grad():
         maps = show(x, classes=y[:16], step=2)
         show(x_grad, step=3)
+    with torch.inference_mode():
+        x_inference = X[:16].clone()
+        assert (show(x_inference, classes=y[:16], step=4) == maps).all()
     assert log.flush(timeout=20)
     assert all_modes(model) == before
     assert not x.requires_grad and x.grad is None
@@ -163,7 +166,7 @@ def test_saliency_is_the_input_gradient_and_leaves_everything_as_it_was(server, 
     model.zero_grad(set_to_none=True)
     model.train()
     np.testing.assert_allclose(maps, xx.grad.abs().amax(dim=1).numpy(), rtol=1e-5, atol=1e-8)
-    assert [i["step"] for i in images(server, "sal", "saliency/grid")] == [2, 3]
+    assert [i["step"] for i in images(server, "sal", "saliency/grid")] == [2, 3, 4]
 
 
 def test_integrated_gradients_and_grad_cam(server, trained):

@@ -64,6 +64,12 @@ def attribute(model, X, classes=None, method="gradient", layer=None, steps=32, b
     if method not in METHODS:
         raise ValueError("method must be one of %s, not %r" % (", ".join(sorted(METHODS)), method))
     attr_mod = require_captum()
+    with torch.inference_mode(False):  # gradients even under an inference_mode caller
+        return _attribute(attr_mod, model, X, classes, method, layer, steps, baseline,
+                          internal_batch_size)
+
+
+def _attribute(attr_mod, model, X, classes, method, layer, steps, baseline, internal_batch_size):
     x, x_np = as_input(X, model)
     if len(x) == 0:
         raise ValueError("attribute needs a non-empty batch")
