@@ -100,4 +100,5 @@ def test_counts_equal_the_store_across_server_restarts(page, server):
         for p in procs:
             assert p.wait(timeout=60) == 0
     settle(page, server, timeout=20)
-    assert page.errors == []
+    # a fetch that met the server while it was down is logged by the browser: expected here
+    assert [e for e in page.errors if "ERR_CONNECTION_REFUSED" not in e] == []
