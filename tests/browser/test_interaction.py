@@ -24,8 +24,10 @@ def test_wheel_zoom_pan_refetch_and_live_keep_zoom(page, server):
     box = over.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     p.mouse.move(cx, cy)
+    p.keyboard.down("Control")               # ctrl + wheel zooms (a plain wheel scrolls)
     for _ in range(6):
         p.mouse.wheel(0, -300)
+    p.keyboard.up("Control")
     s = page.wait_for("s.charts[0].state.x && s.charts[0].state.x[1] - s.charts[0].state.x[0] < 50000")
     # a finer level is fetched for the zoomed range (debounced)
     s = page.wait_for(f"s.charts[0].lines[0].drawn.level < {full_level}", timeout=5)

@@ -87,8 +87,8 @@ def test_hover_shows_every_value_at_step(page, server):
     page.open()
     page.wait_for("s.charts[0] && s.charts[0].lines.length === 3 && s.charts[0].lines.every(l => l.drawn)")
     hover_at_step(page, 40)
-    header = page.page.locator(".ov-side .legend-header")
-    page.poll("document.querySelector('.ov-side .legend-header').textContent.startsWith('at ')")
+    header = page.page.locator(".ov-side .legend-title")
+    page.poll("document.querySelector('.ov-side .legend-title').textContent.startsWith('at ')")
     text = header.text_content()
     assert text.startswith("at step "), text
     step = int(text.split()[-1].replace(",", ""))
@@ -101,7 +101,7 @@ def test_hover_shows_every_value_at_step(page, server):
     assert abs(float(values["c"]) - 1040) <= 2
     page.screenshot("overview-hover")
     page.page.mouse.move(5, 5)
-    page.poll("document.querySelector('.ov-side .legend-header').textContent === 'latest'")
+    page.poll("document.querySelector('.ov-side .legend-title').textContent === 'latest'")
     assert page.errors == []
 
 

@@ -23,12 +23,20 @@ async function send(method, url, signal, body) {
 
 // One prompt at a time, however many requests were refused meanwhile.
 let unlocking = null;
+const lockListeners = new Set();
+
+/** Be told when the token prompt opens (true) and closes (false). */
+export function onLockChange(fn) { lockListeners.add(fn); }
+
+/** Whether the page is waiting for the user to type the server's token. */
+export function isLocked() { return unlocking !== null; }
 
 /** Ask the user for the server's token; the server keeps it as an HttpOnly cookie. */
 function unlock() {
   if (!unlocking) {
     unlocking = tokenDialog(token => send('POST', '/api/v1/session', undefined, { token }))
-      .finally(() => { unlocking = null; });
+      .finally(() => { unlocking = null; for (const fn of lockListeners) fn(false); });
+    for (const fn of lockListeners) fn(true);
   }
   return unlocking;
 }

@@ -1,6 +1,8 @@
 // The page: header (navigation, x-axis mode, live badge), the current view, the
 // websocket, and the read-only debug hook window.__pastalog used by the browser tests.
 import { h, clear } from './dom.js';
+import { shortName } from './format.js';
+import { isLocked, onLockChange } from './api.js';
 import { Catalog } from './catalog.js';
 import { Live } from './live.js';
 import { readUrl, writeUrl } from './url-state.js';
@@ -53,12 +55,22 @@ function syncHeader() {
   xSelect.value = S.xMode;
   clear(modelSelect);
   modelSelect.appendChild(h('option', { value: '', text: 'model…' }));
-  for (const m of catalog.modelNames()) modelSelect.appendChild(h('option', { value: m, text: m }));
+  for (const m of catalog.modelNames()) modelSelect.appendChild(h('option', { value: m, text: shortName(m, 60), title: m }));
   modelSelect.value = S.view === 'detail' && S.model != null ? S.model : '';
   modelSelect.classList.toggle('current', S.view === 'detail');
 }
 
-function setBadge({ state, retryIn }) {
+let lastStatus = { state: 'connecting', retryIn: null };
+function setBadge(status) {
+  lastStatus = status;
+  if (isLocked()) {
+    // the socket is refused until the token is given: say that, not "disconnected"
+    badge.dataset.state = 'locked';
+    badge.textContent = 'waiting for the token';
+    badge.title = 'this server needs its token; live updates start once it is given';
+    return;
+  }
+  const { state, retryIn } = status;
   badge.dataset.state = state;
   badge.textContent = state === 'live' ? 'live'
     : state === 'down' ? `disconnected — retrying in ${Math.max(1, Math.round(retryIn / 1000))} s`
@@ -77,6 +89,7 @@ function buildHeader() {
   h('option', { value: 'wall', text: 'x: wall time' }),
   h('option', { value: 'rel', text: 'x: relative time' }));
   badge = h('span', { class: 'live-badge', role: 'status', 'aria-live': 'polite' });
+  onLockChange(() => setBadge(lastStatus));
   notice = h('div', { class: 'notice', role: 'alert', hidden: true });
   const header = h('header', { class: 'top' },
     h('a', { href: '/', class: 'brand', text: 'pastalog',
@@ -124,6 +137,7 @@ async function main() {
     },
   });
   installDebugHook(live);
+  onLockChange(locked => { if (!locked) live.retryNow(); });
   // connect and load at once; if the socket opens only after the view mounted, the
   // view catches up on what arrived in between (onOpen)
   live.start();

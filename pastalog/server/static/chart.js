@@ -6,13 +6,13 @@ import uPlot from './vendor/uplot/uPlot.esm.js';
 import { ChartData } from './chart-data.js';
 import { smoothBuckets } from './smoothing.js';
 import { m4Path, valuePath, candlePaths, drawMarkers } from './paths.js';
-import { colorFor, cssVar } from './colors.js';
-import { fmtStepShort, fmtAxisValue, fmtDuration, fmtX } from './format.js';
+import { withAlpha, cssVar } from './colors.js';
+import { fmtStepTicks, fmtAxisValue, fmtDuration, fmtX, shortName } from './format.js';
 import { h, debounce, perFrame } from './dom.js';
 import { installInteractions, cursorBind } from './interactions.js';
 import { buildToolbar } from './chart-toolbar.js';
 
-export const DEFAULT_STATE = Object.freeze({ mode: 'auto', smooth: 0.6, logY: false, x: null, y: null });
+export const DEFAULT_STATE = Object.freeze({ mode: 'auto', smooth: 0.6, logY: false, robust: false, x: null, y: null });
 
 const STEP_INCRS = [];
 for (let e = 0; e <= 13; e++) for (const m of [1, 2, 5]) STEP_INCRS.push(m * 10 ** e);
@@ -53,9 +53,10 @@ export class Chart {
     this.drawCount = 0;
     this.destroyed = false;
     this._hoverX = null;
+    this.focusKey = null;     // the line under the cursor (emphasised), or null
     this.el = h('section', { class: 'chart-card', dataset: { chart: this.id } });
     this.head = h('div', { class: 'chart-head' });
-    if (opts.title != null) this.head.appendChild(h('h3', { class: 'chart-title', text: opts.title }));
+    if (opts.title != null) this.head.appendChild(h('h3', { class: 'chart-title', text: shortName(opts.title, 48), title: opts.title }));
     this.toolbar = buildToolbar(this);
     this.head.appendChild(this.toolbar.el);
     this.plotEl = h('div', { class: 'chart-plot' });
@@ -203,7 +204,9 @@ export class Chart {
       const b = line.show && this._display(line);
       if (!b || !b.length) continue;
       const xc = this._xcols(line, b);
-      ctx.strokeStyle = colorFor(line.model, 0.3);
+      // the series' own colour, faint (raw and smoothed of a series share it)
+      line._underColor = withAlpha(line.color, 0.3);
+      ctx.strokeStyle = line._underColor;
       ctx.stroke(m4Path(u, b, xc.xa, xc.xb));
     }
     ctx.restore();
@@ -242,11 +245,27 @@ export class Chart {
     return [lo, hi];
   }
 
-  /** y range for what is visible between xa and xb, from bucket min/max (spikes included). */
+  /**
+   * y range for what is visible between xa and xb, from bucket min/max (spikes
+   * included), or with "ignore outliers" from their 2nd to 98th percentile. A bound
+   * the user typed (state.y, either may be null = automatic) wins.
+   */
   computeY(xa, xb) {
-    if (this.state.y) return this.state.y.slice();
+    const fixed = this.state.y;
+    if (fixed && fixed[0] != null && fixed[1] != null) return fixed.slice();
+    let [lo, hi] = this._autoY(xa, xb);
+    if (fixed) {
+      if (fixed[0] != null) lo = fixed[0];
+      if (fixed[1] != null) hi = fixed[1];
+      if (!(hi > lo)) { const d = Math.abs(fixed[0] ?? fixed[1]) * 0.1 || 1; if (fixed[0] != null) hi = lo + d; else lo = hi - d; }
+    }
+    return [lo, hi];
+  }
+
+  _autoY(xa, xb) {
     const log = this.state.logY;
     let lo = Infinity, hi = -Infinity;
+    const all = this.state.robust ? [] : null;
     for (const line of this.lines) {
       if (!line.show || !line.full) continue;
       const b = this.data.display(line, xa, xb);
@@ -256,10 +275,16 @@ export class Chart {
         if (xc.xb[i] < xa || xc.xa[i] > xb) continue;
         for (const v of [b.min[i], b.max[i]]) {
           if (!Number.isFinite(v) || (log && v <= 0)) continue;
+          if (all) all.push(v);
           if (v < lo) lo = v;
           if (v > hi) hi = v;
         }
       }
+    }
+    if (all && all.length >= 20) {
+      all.sort((p, q) => p - q);
+      const q = f => all[Math.round(f * (all.length - 1))];
+      lo = q(0.02); hi = q(0.98);
     }
     if (lo > hi) return log ? [0.1, 10] : [0, 1];
     if (log) {
@@ -268,10 +293,9 @@ export class Chart {
       return [niceLog(lo / f, false), niceLog(hi * f, true)];
     }
     if (lo === hi) { const d = Math.abs(lo) * 0.1 || 1; return [lo - d, hi + d]; }
-    const pad = (hi - lo) * 0.05;
+    const pad = (hi - lo) * (all ? 0.1 : 0.05);
     return [lo - pad, hi + pad];
   }
-
 
   // ---------------------------------------------------------------- uPlot
 
@@ -283,7 +307,7 @@ export class Chart {
     const x = { stroke, grid, ticks, font, space: 60 };
     if (this.xMode === 'step') {
       x.incrs = STEP_INCRS;
-      x.values = (u, splits) => splits.map(fmtStepShort);
+      x.values = (u, splits) => (this._xTicks = fmtStepTicks(splits));
     } else if (this.xMode === 'rel') {
       x.incrs = DURATION_INCRS;
       x.values = (u, splits) => splits.map(fmtDuration);
@@ -297,6 +321,7 @@ export class Chart {
     if (this.destroyed) return;
     const hadX = this.state.x;
     if (this.u) { this.u.destroy(); this.u = null; }
+    this.focusKey = null;
     const width = Math.max(200, this.plotEl.clientWidth || 600);
     const height = this.opts.height || 300;
     const self = this;
@@ -309,6 +334,7 @@ export class Chart {
     const opts = {
       width, height,
       legend: { show: false },
+      focus: { alpha: 0.25 },
       scales: {
         x: { time: this.xMode === 'wall', range: (u, min, max) => {
           if (min == null || max == null) return self._extents();
@@ -349,6 +375,7 @@ export class Chart {
       this.data.refetch();
     }
     this._fitY();
+    this.toolbar.fill();
   }
 
   _fitY() {
@@ -384,13 +411,38 @@ export class Chart {
 
   _onCursor(u) {
     const left = u.cursor.left;
-    if (left == null || left < 0 || !this.opts.onHover) {
+    if (left == null || left < 0) {
+      this._setFocus(null);
       if (this._hoverX !== null) { this._hoverX = null; if (this.opts.onHover) this.opts.onHover(null); }
       return;
     }
     const x = u.posToVal(left, 'x');
     this._hoverX = x;
-    this.opts.onHover(this.valuesAt(x));
+    const hover = this.valuesAt(x);
+    hover.focus = this._nearest(hover, u.cursor.top);
+    this._setFocus(hover.focus);
+    if (this.opts.onHover) this.opts.onHover(hover);
+  }
+
+  /** Key of the line whose value at the hovered x is nearest the pointer's height. */
+  _nearest(hover, top) {
+    if (top == null || top < 0) return null;
+    let best = null, bestD = 24;   // CSS px
+    for (const [key, v] of hover.values) {
+      const y = v.smooth != null && Number.isFinite(v.smooth) ? v.smooth : v.value;
+      if (!Number.isFinite(y)) continue;
+      const d = Math.abs(this.u.valToPos(y, 'y') - top);
+      if (d < bestD) { bestD = d; best = key; }
+    }
+    return best;
+  }
+
+  /** Emphasise one line (the others dimmed), or none. */
+  _setFocus(key) {
+    if (key === this.focusKey) return;
+    this.focusKey = key;
+    const i = key == null ? -1 : this.lines.findIndex(l => l.key === key);
+    if (this.u) this.u.setSeries(i < 0 ? null : i + 1, { focus: true });
   }
 
   /** Every shown line's value at x (nearest bucket within a few pixels). */
@@ -430,6 +482,7 @@ export class Chart {
     const before = this.state;
     this.state = { ...this.state, ...patch };
     if ('logY' in patch && patch.logY !== before.logY) { this._build(); }
+    else if ('robust' in patch && !('x' in patch)) { if (this.u) this.u.redraw(true); }
     else if ('x' in patch && patch.x) {
       this.u.setScale('x', { min: patch.x[0], max: patch.x[1] });
       this.data.refetch();
@@ -455,6 +508,7 @@ export class Chart {
     this.state.x = null;
     for (const l of this.lines) this.data.dropView(l);
     this._build();
+    this.toolbar.sync();
     this._emitState();
   }
 
@@ -485,6 +539,8 @@ export class Chart {
       state: JSON.parse(JSON.stringify(this.state)),
       drawCount: this.drawCount,
       x: u ? [u.scales.x.min, u.scales.x.max] : null,
+      xTicks: this._xTicks || null,
+      focus: this.focusKey,
       y: u ? [u.scales.y.min, u.scales.y.max] : null,
       lines: this.lines.map(l => {
         const b = l.full;
@@ -498,6 +554,7 @@ export class Chart {
           key: l.key, model: l.model, series: l.series, label: l.label, color: l.color,
           show: l.show !== false, loaded: !!b, loading: l.loading, error: l.error,
           level: b ? b.level : null, buckets: b ? b.length : 0, points: b ? b.total() : 0, seq: l.seq,
+          underColor: this.state.mode === 'smooth' ? l._underColor || null : null,
           lastStep: b && b.length ? b.s1[b.length - 1] : null,
           lastValue: b && b.length ? b.last[b.length - 1] : null,
           drawn: d ? { mode: d.mode, level: d.b.level, buckets: d.b.length,

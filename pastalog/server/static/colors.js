@@ -30,6 +30,11 @@ export function colorFor(name, alpha = 1) {
   return alpha >= 1 ? `hsl(${hue} ${sat}% ${light}%)` : `hsl(${hue} ${sat}% ${light}% / ${alpha})`;
 }
 
+/** A colour of colorFor() (an hsl() string) with an alpha. */
+export function withAlpha(color, alpha) {
+  return color.replace(/\s*(\/[^)]*)?\)$/, ` / ${alpha})`);
+}
+
 const DASHES = [[], [6, 3], [2, 3], [8, 3, 2, 3], [12, 4]];
 
 /** Dash pattern for the i-th statistic shown at once (solid for the first). */

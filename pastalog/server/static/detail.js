@@ -1,6 +1,7 @@
 // View 2: one model — all its statistics as a grid of charts (series grouped by the
 // part of the name before "/"), and its images.
 import { h, clear } from './dom.js';
+import { shortName } from './format.js';
 import { Chart } from './chart.js';
 import { Legend } from './legend.js';
 import { colorFor } from './colors.js';
@@ -19,7 +20,7 @@ export function mountDetail(root, ctx) {
   const model = S.model;
   const hidden = hiddenSet(S);
 
-  const title = h('h2', { class: 'detail-title', text: model ?? '' });
+  const title = h('h2', { class: 'detail-title', text: shortName(model ?? '', 100), title: model ?? '' });
   const delBtn = h('button', { type: 'button', class: 'danger detail-delete', text: 'delete model',
     onclick: async () => { if (await deleteModelFlow(ctx, model)) ctx.navigate({ view: 'overview', model: null }); } });
   const missing = h('p', { class: 'empty', hidden: true });

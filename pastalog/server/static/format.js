@@ -62,13 +62,13 @@ export function fmtX(x, xMode) {
   return fmtStep(x);
 }
 
-/** Compact axis label for a step: 950, 12k, 1.5M. */
-export function fmtStepShort(s) {
+/** Compact axis label for a step: 950, 12k, 1.5M (`digits` significant digits). */
+export function fmtStepShort(s, digits = 4) {
   const a = Math.abs(s);
   if (a < 1e4) return String(Math.round(s));
-  if (a < 1e6) return `${Number((s / 1e3).toPrecision(4))}k`;
-  if (a < 1e9) return `${Number((s / 1e6).toPrecision(4))}M`;
-  return `${Number((s / 1e9).toPrecision(4))}B`;
+  if (a < 1e6) return `${Number((s / 1e3).toPrecision(digits))}k`;
+  if (a < 1e9) return `${Number((s / 1e6).toPrecision(digits))}M`;
+  return `${Number((s / 1e9).toPrecision(digits))}B`;
 }
 
 /** Compact axis label for a value. */
@@ -76,4 +76,28 @@ export function fmtAxisValue(v) {
   const a = Math.abs(v);
   if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(1);
   return String(Number(v.toPrecision(6)));
+}
+
+/**
+ * A long name shortened in the middle ("run-xxxx…seed-00001"), keeping its start and
+ * its distinguishing end; names up to `max` characters are returned as they are.
+ */
+export function shortName(name, max = 40) {
+  const s = String(name);
+  if (s.length <= max) return s;
+  const tail = Math.ceil((max - 1) * 0.45), head = max - 1 - tail;
+  return `${s.slice(0, head)}…${s.slice(s.length - tail)}`;
+}
+
+/**
+ * Labels for axis ticks at steps `splits` that tell adjacent ticks apart: compact
+ * (12k, 1.5M) when that is enough, more digits when zoomed in deep.
+ */
+export function fmtStepTicks(splits) {
+  const exact = splits.map(s => (s == null ? '' : Math.round(s).toLocaleString('en-US')));
+  for (let digits = 4; digits <= 16; digits++) {
+    const labels = splits.map(s => (s == null ? '' : fmtStepShort(s, digits)));
+    if (labels.every((l, i) => i === 0 || l !== labels[i - 1] || exact[i] === exact[i - 1])) return labels;
+  }
+  return exact;
 }

@@ -1,29 +1,61 @@
 // A chart's legend: one entry per line with its colour and latest value (or, while
-// hovering, its value at the hovered x). Clicking an entry hides/shows its line;
-// clicking a model or series name toggles all lines of that model / series.
+// hovering, its value at the hovered x: the names stay, the line under the cursor is
+// emphasised and the list can be sorted by value). Clicking an entry hides/shows its
+// line; clicking a model or series name toggles all lines of that model / series.
+// With `search`, a box filters the entries by model (text or /regex/), and "only"
+// / "show all" narrow the chart to one line or bring every line back.
 import { h, clear } from './dom.js';
-import { fmtValue, fmtStep } from './format.js';
+import { fmtValue, fmtStep, shortName } from './format.js';
+
+/** A predicate over names from what the user typed: plain text, or /regex/flags. */
+export function nameMatcher(text) {
+  const t = text.trim();
+  if (!t) return null;
+  const re = /^\/(.+)\/([a-z]*)$/.exec(t);
+  if (re) {
+    try { const rx = new RegExp(re[1], re[2]); return s => rx.test(s); } catch (e) { return null; }
+  }
+  try { const rx = new RegExp(t, 'i'); return s => rx.test(s) || s.toLowerCase().includes(t.toLowerCase()); }
+  catch (e) { const low = t.toLowerCase(); return s => s.toLowerCase().includes(low); }
+}
 
 export class Legend {
   /**
    * @param {HTMLElement} container
-   * @param {object} o  {showModel, showSeries, onToggle(entry), onToggleModel(model),
-   *                     onToggleSeries(series), onTable(entry), onDelete(entry), onOpen(model)}
+   * @param {object} o  {showModel, showSeries, search, onToggle(entry), onToggleModel(model),
+   *                     onToggleSeries(series), onTable(entry), onDelete(entry), onOpen(model),
+   *                     onOnly(entry), onShowAll(), onFilter(match|null)}
    */
   constructor(container, o) {
     this.o = o;
     this.entries = [];
     this.rows = new Map();
-    this.header = h('div', { class: 'legend-header' });
-    this.list = h('ul', { class: 'legend' });
-    this.el = h('div', { class: 'legend-box' }, this.header, this.list);
-    container.appendChild(this.el);
     this.hover = null;
+    this.sortByValue = false;
+    this.match = null;
+    this.title = h('span', { class: 'legend-title' });
+    this.sortBtn = h('button', { type: 'button', class: 'icon legend-sort', 'aria-pressed': 'false',
+      title: 'while hovering, sort by value', text: 'sort ↓',
+      onclick: () => { this.sortByValue = !this.sortByValue; this.sortBtn.setAttribute('aria-pressed', String(this.sortByValue)); this._order(); } });
+    const tools = [this.title, h('span', { class: 'spacer' }), this.sortBtn];
+    if (o.onShowAll) {
+      tools.push(h('button', { type: 'button', class: 'icon legend-show-all', text: 'show all',
+        title: 'show every line', onclick: () => o.onShowAll() }));
+    }
+    this.header = h('div', { class: 'legend-header' }, ...tools);
+    this.searchEl = null;
+    if (o.search) {
+      this.searchEl = h('input', { type: 'search', class: 'legend-search', placeholder: 'search models (text or /regex/)',
+        'aria-label': 'search models', oninput: () => this._filter() });
+    }
+    this.list = h('ul', { class: 'legend' });
+    this.el = h('div', { class: 'legend-box' }, this.header, this.searchEl, this.list);
+    container.appendChild(this.el);
     this._header();
   }
 
   _header() {
-    this.header.textContent = this.hover ? `at ${this.hover.label}` : 'latest';
+    this.title.textContent = this.hover ? `at ${this.hover.label}` : 'latest';
   }
 
   /** entries: [{key, model, series, label, color, dash, show, latest, latestStep}] */
@@ -38,15 +70,17 @@ export class Legend {
       if (e.dash && e.dash.length) swatch.classList.add('dashed');
       const name = h('span', { class: 'legend-name' });
       if (o.showModel) {
-        name.appendChild(h('span', { class: 'legend-model', text: e.model, title: `show/hide every line of ${e.model}`,
+        name.appendChild(h('span', { class: 'legend-model', text: shortName(e.model, 40), title: e.model,
           onclick: ev => { ev.stopPropagation(); o.onToggleModel && o.onToggleModel(e.model); } }));
       }
       if (o.showSeries) {
-        name.appendChild(h('span', { class: 'legend-series', text: e.series, title: `show/hide every ${e.series} line`,
+        name.appendChild(h('span', { class: 'legend-series', text: shortName(e.series, 40), title: e.series,
           onclick: ev => { ev.stopPropagation(); o.onToggleSeries && o.onToggleSeries(e.series); } }));
       }
       const value = h('span', { class: 'legend-value' });
       const actions = h('span', { class: 'legend-actions' },
+        o.onOnly && h('button', { type: 'button', class: 'icon legend-only', title: 'show only this one',
+          'aria-label': `show only ${e.label}`, text: '◎', onclick: ev => { ev.stopPropagation(); o.onOnly(e); } }),
         o.onOpen && h('button', { type: 'button', class: 'icon legend-open', title: `open ${e.model}`,
           'aria-label': `open model ${e.model}`, text: '↗', onclick: ev => { ev.stopPropagation(); o.onOpen(e.model); } }),
         o.onTable && h('button', { type: 'button', class: 'icon legend-table', title: 'table of values',
@@ -59,10 +93,11 @@ export class Legend {
         onkeydown: ev => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); o.onToggle && o.onToggle(e); } } },
       swatch, name, value, actions);
       li.classList.toggle('off', e.show === false);
-      this.rows.set(e.key, { li, value, entry: e });
+      this.rows.set(e.key, { li, value, entry: e, index: i });
       this.list.appendChild(li);
     });
     this._values();
+    this._applyFilter();
   }
 
   setShown(key, show) {
@@ -81,10 +116,46 @@ export class Legend {
     if (!this.hover) this._value(r);
   }
 
+  /** The chart's hover: {label, values: Map key → value, focus: key of the line under the cursor}. */
   setHover(hover) {
+    const was = !!this.hover;
     this.hover = hover;
     this._header();
     this._values();
+    for (const r of this.rows.values()) {
+      const f = hover && hover.focus;
+      r.li.classList.toggle('emph', !!f && f === r.entry.key);
+      r.li.classList.toggle('dim', !!f && f !== r.entry.key);
+    }
+    if (this.sortByValue || was !== !!hover) this._order();
+  }
+
+  /** Whether a model passes the search box. */
+  matches(model) { return !this.match || this.match(model); }
+
+  _filter() {
+    this.match = nameMatcher(this.searchEl.value);
+    this._applyFilter();
+    if (this.o.onFilter) this.o.onFilter(this.match);
+  }
+
+  _applyFilter() {
+    for (const r of this.rows.values()) r.li.hidden = !this.matches(r.entry.model);
+  }
+
+  /** Rows in value order while hovering with "sort" on; in their own order otherwise. */
+  _order() {
+    const rows = [...this.rows.values()];
+    if (this.hover && this.sortByValue) {
+      const val = r => {
+        const v = this.hover.values.get(r.entry.key);
+        if (!v) return -Infinity;
+        const x = v.smooth != null && Number.isFinite(v.smooth) ? v.smooth : v.value;
+        return Number.isNaN(x) ? -Infinity : x;
+      };
+      rows.sort((a, b) => val(b) - val(a) || a.index - b.index);
+    } else rows.sort((a, b) => a.index - b.index);
+    rows.forEach((r, i) => { if (this.list.children[i] !== r.li) this.list.insertBefore(r.li, this.list.children[i] || null); });
   }
 
   _values() { for (const r of this.rows.values()) this._value(r); }
@@ -94,11 +165,17 @@ export class Legend {
     if (this.hover) {
       const v = this.hover.values.get(e.key);
       if (!v) { r.value.textContent = '—'; r.value.title = ''; return; }
-      let text = fmtValue(v.smooth != null && Number.isFinite(v.smooth) ? v.smooth : v.value);
-      if (v.count > 1) text += ` [${fmtValue(v.min)} … ${fmtValue(v.max)}]`;
-      if (v.nans > 0) text += ` (${v.nans} NaN)`;
-      r.value.textContent = text;
-      r.value.title = v.s0 === v.s1 ? `step ${fmtStep(v.s0)}` : `steps ${fmtStep(v.s0)}–${fmtStep(v.s1)}, ${v.count} points`;
+      const where = v.s0 === v.s1 ? `step ${fmtStep(v.s0)}` : `steps ${fmtStep(v.s0)}–${fmtStep(v.s1)}`;
+      if (v.nans === v.count) {
+        r.value.textContent = v.count > 1 ? `NaN (${v.count} points)` : 'NaN';
+        r.value.title = where;
+        return;
+      }
+      r.value.textContent = fmtValue(v.smooth != null && Number.isFinite(v.smooth) ? v.smooth : v.value);
+      let title = where;
+      if (v.count > 1) title += `, ${v.count} points: ${fmtValue(v.min)} … ${fmtValue(v.max)}`;
+      if (v.nans > 0) title += `, ${v.nans} NaN`;
+      r.value.title = title;
     } else {
       r.value.textContent = fmtValue(e.latest);
       r.value.title = e.latestStep != null ? `step ${fmtStep(e.latestStep)}` : '';

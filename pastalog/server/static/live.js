@@ -71,6 +71,14 @@ export class Live {
     this.timer = setTimeout(() => this._connect(), delay);
   }
 
+  /** Reconnect at once if down (the reason it was refused has gone, say). */
+  retryNow() {
+    if (this.ws || this.stopped) return;
+    clearTimeout(this.timer);
+    this.attempt = 0;
+    this._connect();
+  }
+
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);

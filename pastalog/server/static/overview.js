@@ -1,5 +1,6 @@
 // View 1: one statistic (or a few), every model a line.
 import { h, clear } from './dom.js';
+import { shortName } from './format.js';
 import { Chart } from './chart.js';
 import { Legend } from './legend.js';
 import { colorFor, dashFor } from './colors.js';
@@ -80,7 +81,7 @@ export function mountOverview(root, ctx) {
     for (const name of names) {
       const on = stats.includes(name);
       statsBar.appendChild(h('button', { type: 'button', class: 'chip', 'aria-pressed': String(on),
-        title: on ? `hide ${name}` : `show ${name}`, text: name,
+        title: on ? `hide ${name}` : `show ${name}`, text: shortName(name, 48),
         onclick: ev => {
           // plain click picks one statistic; ctrl/cmd/shift-click adds or removes it
           const cur = selectedStats();

@@ -58,7 +58,8 @@ export function encodeChart(st) {
   if (st.smooth !== DEFAULT_STATE.smooth) o.w = st.smooth;
   if (st.logY) o.l = 1;
   if (st.x) o.x = st.x.map(round);
-  if (st.y) o.y = st.y.map(round);
+  if (st.y) o.y = st.y.map(v => (v == null ? null : round(v)));
+  if (st.robust) o.r = 1;
   return o;
 }
 
@@ -70,6 +71,10 @@ export function decodeChart(o) {
   if (o.l) st.logY = true;
   const pair = v => Array.isArray(v) && v.length === 2 && v.every(Number.isFinite) && v[1] > v[0];
   if (pair(o.x)) st.x = o.x;
-  if (pair(o.y)) st.y = o.y;
+  // y: either bound may be null (automatic)
+  const half = v => Array.isArray(v) && v.length === 2 && v.some(Number.isFinite) &&
+    v.every(b => b === null || Number.isFinite(b)) && !(v[0] != null && v[1] != null && !(v[1] > v[0]));
+  if (half(o.y)) st.y = o.y;
+  if (o.r) st.robust = true;
   return st;
 }
