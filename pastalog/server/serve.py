@@ -69,6 +69,8 @@ class Limits:
     ws_max_message: int = 64 * 1024
 
 
+#: A request body is read this much at a time.
+_PIECE = 256 * 1024
 #: Descriptors kept free of HTTP connections: SQLite, images, the listener, logs.
 _FD_RESERVE = 64
 
@@ -244,6 +246,7 @@ class _Handler(WebSocketHandler):
         if size > limits.max_body:
             self._answer(413, f"request body of {size} bytes is over the cap of "
                               f"{limits.max_body} bytes")
+            self._linger(limits.max_body, min(5.0, limits.body_timeout))
             return False
         budget = self.server.pastalog_budget
         if not budget.acquire(size, min(limits.budget_wait, limits.body_timeout)):
@@ -271,17 +274,19 @@ class _Handler(WebSocketHandler):
         return True
 
     def _read_all(self, chunked, cap):
+        """The body, read in pieces with a yield between them: data that keeps arriving
+        on a fast socket would otherwise hold the event loop until the whole body is in."""
         stream = self.wsgi_input
-        if not chunked:
-            return stream.read(self.content_length)  # one allocation, filled as it arrives
+        want = cap + 1 if chunked else self.content_length
         parts, got = [], 0
-        while got <= cap:
-            part = stream.read(65536)
+        while got < want:
+            part = stream.read(min(_PIECE, want - got))
             if not part:
                 break
             parts.append(part)
             got += len(part)
-        return b"".join(parts)
+            gevent.sleep(0)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     # -- answers outside the app -----------------------------------------------------
 
@@ -301,6 +306,26 @@ class _Handler(WebSocketHandler):
                 self.socket.sendall(self._raw(status, message, retry_after))
         except OSError:
             pass
+
+    def _linger(self, most, seconds):
+        """After an early answer, read and drop up to ``most`` bytes for ``seconds``: a
+        client that sends its whole body before reading (urllib, most) then sees the
+        answer instead of a broken pipe. Holds no memory; the connection stays
+        sheddable."""
+        try:
+            self.socket.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
+        scratch = bytearray(65536)
+        with gevent.Timeout(seconds, False):
+            try:
+                while most > 0:
+                    got = self.socket.recv_into(scratch)
+                    if not got:
+                        break
+                    most -= got
+            except OSError:
+                pass
 
     # -- websockets and logs ---------------------------------------------------------
 
