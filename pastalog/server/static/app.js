@@ -12,7 +12,15 @@ import { mountDetail } from './detail.js';
 const catalog = new Catalog();
 let S = readUrl();
 let view = null;
-let badge, xSelect, modelSelect, navOverview, notice;
+let badge, xSelect, modelSelect, navOverview, notice, themeSelect;
+
+const THEME_KEY = 'pastalog.theme';
+
+/** Light, dark or auto (the OS preference); remembered in this browser. */
+function applyTheme(theme) {
+  if (theme === 'light' || theme === 'dark') document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
+}
 
 function save() { writeUrl(S); }
 
@@ -88,6 +96,16 @@ function buildHeader() {
   h('option', { value: 'step', text: 'x: step' }),
   h('option', { value: 'wall', text: 'x: wall time' }),
   h('option', { value: 'rel', text: 'x: relative time' }));
+  themeSelect = h('select', { class: 'theme-select', 'aria-label': 'theme', title: 'theme',
+    onchange: () => {
+      localStorage.setItem(THEME_KEY, themeSelect.value);
+      applyTheme(themeSelect.value);
+      mount();   // the charts draw with the theme's colours
+    } },
+  h('option', { value: 'auto', text: 'theme: auto' }),
+  h('option', { value: 'light', text: 'theme: light' }),
+  h('option', { value: 'dark', text: 'theme: dark' }));
+  themeSelect.value = localStorage.getItem(THEME_KEY) || 'auto';
   badge = h('span', { class: 'live-badge', role: 'status', 'aria-live': 'polite' });
   onLockChange(() => setBadge(lastStatus));
   notice = h('div', { class: 'notice', role: 'alert', hidden: true });
@@ -95,7 +113,7 @@ function buildHeader() {
     h('a', { href: '/', class: 'brand', text: 'pastalog',
       onclick: e => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); navigate({ view: 'overview' }); } } }),
     h('nav', {}, navOverview, modelSelect),
-    h('div', { class: 'spacer' }), xSelect, badge);
+    h('div', { class: 'spacer' }), xSelect, themeSelect, badge);
   document.body.prepend(header, notice);
 }
 
@@ -117,6 +135,7 @@ function installDebugHook(live) {
 }
 
 async function main() {
+  applyTheme(localStorage.getItem(THEME_KEY) || 'auto');
   buildHeader();
   const live = new Live({
     onEvents: evs => {
@@ -149,7 +168,7 @@ async function main() {
   mount();
   window.addEventListener('popstate', () => { S = readUrl(); mount(); });
   const dark = window.matchMedia('(prefers-color-scheme: dark)');
-  dark.addEventListener('change', () => mount());
+  dark.addEventListener('change', () => { if (!document.documentElement.dataset.theme) mount(); });
 }
 
 let headerTimer = null;

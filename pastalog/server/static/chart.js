@@ -360,6 +360,7 @@ export class Chart {
     };
     this.u = new uPlot(opts, data, this.plotEl);
     installInteractions(this);
+    this._installPick();
     if (hadX) this.u.setScale('x', { min: hadX[0], max: hadX[1] });
   }
 
@@ -435,6 +436,29 @@ export class Chart {
       if (d < bestD) { bestD = d; best = key; }
     }
     return best;
+  }
+
+  /** Show the cursor at x (axis units), or hide it: a linked chart's hover. */
+  showCursorAt(x) {
+    const u = this.u;
+    if (!u || u.scales.x.min == null) return;
+    if (x == null || x < u.scales.x.min || x > u.scales.x.max) u.setCursor({ left: -10, top: -10 });
+    else u.setCursor({ left: u.valToPos(x, 'x'), top: -10 });
+  }
+
+  /** A click (not a drag) on the plot picks the line under the cursor: opts.onPick(key, step). */
+  _installPick() {
+    const over = this.u.over;
+    let down = null;
+    over.addEventListener('mousedown', e => { down = [e.clientX, e.clientY]; });
+    over.addEventListener('click', e => {
+      if (!down || Math.abs(e.clientX - down[0]) > 3 || Math.abs(e.clientY - down[1]) > 3) return;
+      if (!this.opts.onPick || this.focusKey == null || this._hoverX == null) return;
+      const v = this.valuesAt(this._hoverX).values.get(this.focusKey);
+      if (!v) return;
+      const step = this.xMode === 'step' ? Math.min(v.s1, Math.max(v.s0, Math.round(this._hoverX))) : Math.round((v.s0 + v.s1) / 2);
+      this.opts.onPick(this.focusKey, step);
+    });
   }
 
   /** Emphasise one line (the others dimmed), or none. */

@@ -15,8 +15,11 @@ export function hashString(s) {
   return h >>> 0;
 }
 
+/** Dark theme: the user's choice in the page (data-theme on <html>), else the OS's. */
 export function isDark() {
-  return window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
+  const t = document.documentElement.dataset.theme;
+  if (t === 'dark' || t === 'light') return t === 'dark';
+  return !!(window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches);
 }
 
 /** The colour of a model (or any name): hash → hue, plus a little lightness spread. */

@@ -7,7 +7,7 @@ import { Legend } from './legend.js';
 import { colorFor } from './colors.js';
 import { encodeChart, decodeChart } from './url-state.js';
 import { ImagesPanel } from './images.js';
-import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, deleteModelFlow, openLineTable, feedPoints, feedRefresh } from './view-common.js';
+import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, deleteModelFlow, openLineTable, openLineAt, feedPoints, feedRefresh } from './view-common.js';
 
 /** "conv1/mean" → "conv1"; a name without "/" is its own group. */
 export function groupOf(name) {
@@ -23,10 +23,15 @@ export function mountDetail(root, ctx) {
   const title = h('h2', { class: 'detail-title', text: shortName(model ?? '', 100), title: model ?? '' });
   const delBtn = h('button', { type: 'button', class: 'danger detail-delete', text: 'delete model',
     onclick: async () => { if (await deleteModelFlow(ctx, model)) ctx.navigate({ view: 'overview', model: null }); } });
+  // cursor and x-zoom linked across this model's cards (W&B's panels do this); remembered
+  const linkBox = h('input', { type: 'checkbox', class: 'detail-link-toggle',
+    onchange: () => { localStorage.setItem('pastalog.link', linkBox.checked ? '1' : '0'); if (linkBox.checked) alignX(charts()[0]); } });
+  linkBox.checked = localStorage.getItem('pastalog.link') === '1';
+  const linkLabel = h('label', { class: 'detail-link', title: 'hover and zoom all cards together' }, linkBox, 'link cards');
   const missing = h('p', { class: 'empty', hidden: true });
   const grid = h('div', { class: 'chart-grid' });
   const imagesBox = h('div', { class: 'images-box' });
-  const el = h('div', { class: 'view detail' }, h('div', { class: 'detail-head' }, title, delBtn), missing, grid, imagesBox);
+  const el = h('div', { class: 'view detail' }, h('div', { class: 'detail-head' }, title, linkLabel, delBtn), missing, grid, imagesBox);
   root.appendChild(el);
 
   const cards = new Map();   // group → {chart, legend}
@@ -39,8 +44,15 @@ export function mountDetail(root, ctx) {
       id, title: group, xMode: S.xMode, height: 220,
       getMeta: (m, s) => catalog.series(m, s),
       state: decodeChart(S.charts[id]),
-      onStateChange: st => { S.charts[id] = encodeChart(st); ctx.save(); },
-      onHover: hv => legend && legend.setHover(hv),
+      onStateChange: st => { S.charts[id] = encodeChart(st); ctx.save(); if (!linking) alignX(chart); },
+      onHover: hv => {
+        if (legend) legend.setHover(hv);
+        if (linkBox.checked && !linking) {
+          linking = true;
+          try { for (const c of charts()) if (c !== chart) c.showCursorAt(hv ? hv.x : null); } finally { linking = false; }
+        }
+      },
+      onPick: (key, step) => openLineAt(chart, key, step),
     });
     legend = new Legend(chart.el, {
       showModel: false, showSeries: true,
@@ -50,6 +62,16 @@ export function mountDetail(root, ctx) {
       onDelete: e => deleteSeriesFlow(ctx, e.model, e.series),
     });
     return { chart, legend, sig: null };
+  }
+
+  // while one card leads, the others follow without echoing back
+  let linking = false;
+  function alignX(lead) {
+    if (!linkBox.checked || !lead || linking) return;
+    linking = true;
+    try {
+      for (const c of charts()) if (c !== lead && String(c.state.x) !== String(lead.state.x)) c.update({ x: lead.state.x });
+    } finally { linking = false; }
   }
 
   function toggle(chart, legend, keys) {
@@ -106,7 +128,7 @@ export function mountDetail(root, ctx) {
   const off = catalog.on(({ structural }) => { if (structural) refresh(); });
   refresh();
 
-  const charts = () => [...cards.values()].map(c => c.chart);
+  function charts() { return [...cards.values()].map(c => c.chart); }
   return {
     charts,
     onPoints(evs) { feedPoints(charts(), evs.filter(e => e.model === model)); },

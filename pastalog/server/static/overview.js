@@ -5,7 +5,7 @@ import { Chart } from './chart.js';
 import { Legend } from './legend.js';
 import { colorFor, dashFor } from './colors.js';
 import { encodeChart, decodeChart } from './url-state.js';
-import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, openLineTable, feedPoints, feedRefresh } from './view-common.js';
+import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, openLineTable, openLineAt, feedPoints, feedRefresh } from './view-common.js';
 
 export function mountOverview(root, ctx) {
   const { catalog, S } = ctx;
@@ -28,6 +28,7 @@ export function mountOverview(root, ctx) {
     height: Math.max(260, Math.min(560, Math.round(window.innerHeight * 0.62))),
     onStateChange: st => { S.charts.overview = encodeChart(st); ctx.save(); },
     onHover: hv => legend.setHover(hv),
+    onPick: (key, step) => openLineAt(chart, key, step),
     onDrawn: c => {
       if (drawnMarked || !c.lines.length) return;
       if (c.lines.every(l => l.full && !l.loading)) {
@@ -40,6 +41,10 @@ export function mountOverview(root, ctx) {
   const legend = new Legend(side, {
     showModel: true,
     showSeries: false,
+    search: true,
+    onFilter: () => { for (const l of chart.lines) { chart.setShown(l.key, isShown(l.key)); legend.setShown(l.key, !hidden.has(l.key)); } },
+    onOnly: e => setShown(chart.lines.map(l => l.key), false, e.key),
+    onShowAll: () => setShown(chart.lines.map(l => l.key), true),
     onToggle: e => setShown([e.key], !isShown(e.key)),
     onToggleModel: model => toggleGroup(chart.lines.filter(l => l.model === model)),
     onToggleSeries: series => toggleGroup(chart.lines.filter(l => l.series === series)),
@@ -48,12 +53,16 @@ export function mountOverview(root, ctx) {
     onDelete: e => deleteSeriesFlow(ctx, e.model, e.series),
   });
 
-  const isShown = key => !hidden.has(key);
-  function setShown(keys, show) {
+  // shown: not hidden by the user, and its model passes the legend's search box
+  const modelOf = new Map();
+  const isShown = key => !hidden.has(key) && (!legend || legend.matches(modelOf.get(key) ?? ''));
+  /** Show or hide lines (`except`: one key that gets the opposite). */
+  function setShown(keys, show, except = null) {
     for (const k of keys) {
-      if (show) hidden.delete(k); else hidden.add(k);
-      chart.setShown(k, show);
-      legend.setShown(k, show);
+      const on = k === except ? !show : show;
+      if (on) hidden.delete(k); else hidden.add(k);
+      chart.setShown(k, isShown(k));
+      legend.setShown(k, on);
     }
     storeHidden(S, hidden);
     ctx.save();
@@ -107,6 +116,7 @@ export function mountOverview(root, ctx) {
       stats.forEach((st, j) => {
         if (!catalog.series(m, st)) return;
         const key = lineKey(m, st);
+        modelOf.set(key, m);
         lines.push({ key, model: m, series: st, label: stats.length > 1 ? `${m} · ${st}` : m,
           color: colorFor(m), dash: dashFor(j), show: isShown(key) });
       });

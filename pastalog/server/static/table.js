@@ -31,15 +31,17 @@ function fileName(model, series) {
 /**
  * @param {object} line   a chart line {model, series, label}
  * @param {[number, number] | null} steps  visible step range, null for all
- * @param {number} countInRange  points in that range (from the buckets)
+ * @param {number | null} countInRange  points in that range (from the buckets), null if not known
+ * @param {number | null} at  a step to show and mark (a click on the line)
  */
-export async function openTable(line, steps, countInRange) {
+export async function openTable(line, steps, countInRange, at = null) {
   const status = h('p', { class: 'table-status', text: 'loading…' });
   const download = h('button', { type: 'button', class: 'table-csv', text: 'download CSV' });
   const tableBox = h('div', { class: 'table-box' });
   const range = steps ? `steps ${fmtStep(steps[0])}–${fmtStep(steps[1])}` : 'all steps';
   const dlg = panelDialog(`${line.model} · ${line.series}`, h('div', { class: 'table-panel' },
-    h('div', { class: 'table-tools' }, h('span', { text: `${range}, ${fmtStep(countInRange)} points` }), download),
+    h('div', { class: 'table-tools' }, h('span', { class: 'table-range',
+      text: at != null ? `around step ${fmtStep(at)}` : `${range}, ${fmtStep(countInRange)} points` }), download),
     status, tableBox), 'table-dialog');
 
   download.addEventListener('click', async () => {
@@ -61,7 +63,7 @@ export async function openTable(line, steps, countInRange) {
     }
   });
 
-  if (countInRange > MAX_ROWS) {
+  if (countInRange != null && countInRange > MAX_ROWS) {
     status.textContent = `${fmtStep(countInRange)} points in view: zoom in to list them one by one (the CSV has them all).`;
     return dlg;
   }
@@ -69,7 +71,9 @@ export async function openTable(line, steps, countInRange) {
     const pts = await api.getPoints(line.model, line.series, steps && steps[0], steps && steps[1]);
     status.textContent = pts.steps.length ? '' : 'no points';
     const body = h('tbody');
+    let near = -1;
     for (let i = 0; i < pts.steps.length; i++) {
+      if (at != null && (near < 0 || Math.abs(pts.steps[i] - at) < Math.abs(pts.steps[near] - at))) near = i;
       body.appendChild(h('tr', {},
         h('td', { class: 'num', text: fmtStep(pts.steps[i]) }),
         h('td', { class: 'num', text: fmtValue(pts.values[i]), title: csvNumber(pts.values[i]) }),
@@ -78,6 +82,11 @@ export async function openTable(line, steps, countInRange) {
     tableBox.appendChild(h('table', { class: 'values-table' },
       h('thead', {}, h('tr', {}, h('th', { class: 'num', text: 'step' }), h('th', { class: 'num', text: 'value' }), h('th', { text: 'time' }))),
       body));
+    if (near >= 0) {
+      const row = body.children[near];
+      row.classList.add('at');
+      row.scrollIntoView({ block: 'center' });
+    }
   } catch (e) {
     status.textContent = `could not load: ${e.message}`;
   }

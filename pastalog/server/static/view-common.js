@@ -83,3 +83,10 @@ export function feedRefresh(charts, evs, catalog, onLatest) {
     if ((ev.type === 'points' || ev.type === 'refresh') && onLatest) onLatest(ev.model, ev.series);
   }
 }
+
+/** A click on a line: its values around the clicked step, that row marked. */
+export function openLineAt(chart, key, step) {
+  const line = chart.lines.find(l => l.key === key);
+  if (!line) return;
+  openTable(line, [step - 200, step + 200], null, step);
+}
