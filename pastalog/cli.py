@@ -187,7 +187,7 @@ def cmd_run(args):
     try:
         return serve(host=args.host, port=args.port, data=data, max_body_mb=args.max_body_mb,
                      sync=args.sync, token=args.token or None, public_read=args.public_read,
-                     allowed_hosts=args.allow_host, ready=ready,
+                     allowed_hosts=args.allow_host, max_series=args.max_series, ready=ready,
                      **{s.name: getattr(args, s.name) for s in LIMIT_SETTINGS})
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:

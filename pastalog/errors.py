@@ -7,6 +7,7 @@
     ├── InvalidValue (TypeError)  a value that is not a real number
     ├── BadRequest (ValueError)   a request body the server cannot use
     │   └── PayloadTooLarge       a body over the configured cap
+    ├── LimitExceeded             a write past a configured cap (--max-series)
     ├── StorageError              the store could not write (disk full, read-only)
     │   └── DiskFull
     └── ImportFileError           an import/export file that cannot be read
@@ -21,6 +22,7 @@ __all__ = [
     "ImportFileError",
     "InvalidName",
     "InvalidValue",
+    "LimitExceeded",
     "PastalogError",
     "PayloadTooLarge",
     "StorageError",
@@ -45,6 +47,10 @@ class BadRequest(PastalogError, ValueError):
 
 class PayloadTooLarge(BadRequest):
     """A request body over the configured cap."""
+
+
+class LimitExceeded(PastalogError):
+    """A write that would go past a configured cap (``--max-series``)."""
 
 
 class StorageError(PastalogError):

@@ -39,6 +39,9 @@ SETTINGS = (
             "allows any); other Host headers get 403, against DNS rebinding", list),
     Setting("max_body_mb", 64, "PASTALOG_MAX_BODY_MB",
             "largest request body accepted, in MiB (bigger ones get 413)", int),
+    Setting("max_series", 100_000, "PASTALOG_MAX_SERIES",
+            "most series the store accepts; a write that would create more gets 403 "
+            "(the client keeps its points and retries)", int),
     Setting("sync", "normal", "PASTALOG_SYNC",
             "SQLite sync mode: 'normal' keeps every acknowledged point through a killed "
             "server, 'full' also through a power cut (slower)"),

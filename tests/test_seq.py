@@ -40,6 +40,8 @@ def test_live_events_and_answers_merge_exactly_once(server):
             server.post_json("/api/v1/points", {"series": [
                 {"model": "m", "name": "s", "values": [float(k), float(i)]}]})
 
+    server.post_json("/api/v1/points", {"series": [{"model": "m", "name": "s",
+                                                    "values": [-1.0]}]})
     threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
     for t in threads:
         t.start()
@@ -47,18 +49,18 @@ def test_live_events_and_answers_merge_exactly_once(server):
     for t in threads:
         t.join()
     _, end = server.get_json("/api/v1/series?model=m&series=s&buckets=10")
-    assert end["seq"] == end["count_total"] == 240
+    assert end["seq"] == end["count_total"] == 241
     deadline = 50
-    while sum(len(e["steps"]) for e in events if e["type"] == "points") < 240 and deadline:
+    while sum(len(e["steps"]) for e in events if e["type"] == "points") < 241 and deadline:
         done.wait(0.1)
         deadline -= 1
     done.set()
     ws.close()
     points = [e for e in events if e["type"] == "points"]
-    # every point has exactly one sequence number, and together they are 1..240
+    # every point has exactly one sequence number, and together they are 1..241
     seqs = sorted(s for e in points for s in range(e["seq"] - len(e["steps"]) + 1, e["seq"] + 1))
-    assert seqs == list(range(1, 241))
+    assert seqs == list(range(1, 242))
     # the mid-stream answer holds exactly the points with seq <= its seq
     assert len(mid["steps"]) == mid["seq"]
     pending = [s for s in seqs if s > mid["seq"]]
-    assert len(mid["steps"]) + len(pending) == 240
+    assert len(mid["steps"]) + len(pending) == 241

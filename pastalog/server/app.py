@@ -9,7 +9,8 @@ from typing import Any, Callable, Iterable, Optional
 
 import bottle
 
-from ..errors import BadRequest, DiskFull, InvalidName, PayloadTooLarge, StorageError
+from ..errors import (BadRequest, DiskFull, InvalidName, LimitExceeded, PayloadTooLarge,
+                      StorageError)
 from .guard import Guard, GuardPlugin
 from .http import fail
 from .jsonio import dumps
@@ -20,9 +21,10 @@ __all__ = ["STATIC_DIR", "make_app"]
 
 log = logging.getLogger("pastalog.server")
 
-#: Exceptions a route may raise, and the status each becomes.
+#: Exceptions a route may raise, and the status each becomes. A cap (403) is not the
+#: batch's fault: the client keeps its points and retries, as for a 5xx.
 STATUS_OF = ((PayloadTooLarge, 413), (BadRequest, 400), (InvalidName, 400),
-             (DiskFull, 507), (StorageError, 503))
+             (LimitExceeded, 403), (DiskFull, 507), (StorageError, 503))
 
 
 class ErrorsPlugin:
@@ -42,7 +44,8 @@ class ErrorsPlugin:
 
 
 def make_app(store: Any, hub: Any = None, *, max_body: int = 64 * 2**20,
-             writer: Optional[Callable] = None, token: Optional[str] = None,
+             writer: Optional[Callable] = None, reader: Optional[Callable] = None,
+             token: Optional[str] = None,
              public_read: bool = False, allowed_hosts: Iterable[str] = ()) -> bottle.Bottle:
     """Build the WSGI app.
 
@@ -56,6 +59,9 @@ def make_app(store: Any, hub: Any = None, *, max_body: int = 64 * 2**20,
     writer : callable, optional
         ``writer(fn, *args)`` runs a store write; the server passes one that runs it
         on its single writer thread. Default: call directly.
+    reader : callable, optional
+        ``reader(fn, *args)`` runs a store read; the server passes one that runs it on
+        a small pool of threads, off the event loop. Default: call directly.
     token : str, optional
         When set, every write and delete needs ``Authorization: Bearer <token>`` (or
         the session cookie the page gets from ``POST /api/v1/session``), and so does
@@ -84,6 +90,8 @@ def make_app(store: Any, hub: Any = None, *, max_body: int = 64 * 2**20,
     ctx = Context(store=store, hub=hub, max_body=max_body, guard=guard)
     if writer is not None:
         ctx.writer = writer
+    if reader is not None:
+        ctx.reader = reader
     app = bottle.Bottle()
     app.config["json.enable"] = False
     app.config["pastalog.guard"] = guard

@@ -33,6 +33,9 @@ __all__ = ["Limits", "serve"]
 
 log = logging.getLogger("pastalog.server")
 
+#: Threads that run store reads (each with its own SQLite connection).
+READ_THREADS = 4
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -92,20 +95,27 @@ class _Budget:
         self.used = 0
         self._freed = gevent.event.Event()
 
-    def acquire(self, size, timeout):
-        """Reserve ``size`` bytes (alone, a bigger size fits); ``False`` after ``timeout``."""
+    def acquire(self, size, timeout, cancelled=lambda: False):
+        """Reserve ``size`` bytes (alone, a bigger size fits); ``False`` after ``timeout``
+        or once ``cancelled()`` is true (checked whenever :meth:`wake` is called)."""
         deadline = gevent.get_hub().loop.now() + timeout
         while self.used and self.used + size > self.capacity:
             left = deadline - gevent.get_hub().loop.now()
-            if left <= 0:
+            if left <= 0 or cancelled():
                 return False
             self._freed.clear()
             self._freed.wait(left)
+        if cancelled():
+            return False
         self.used += size
         return True
 
     def release(self, size):
         self.used -= size
+        self.wake()
+
+    def wake(self):
+        """Let every waiter look again (room was freed, or one was cancelled)."""
         self._freed.set()
 
 
@@ -173,6 +183,7 @@ class _Handler(WebSocketHandler):
     """
 
     _reserved = 0
+    _shed = False
 
     def __init__(self, sock, address, server, *args, **kwargs):
         try:
@@ -188,6 +199,7 @@ class _Handler(WebSocketHandler):
         if not conns.admit(self):
             conns.forget(self)
             self._answer(503, "too many connections; retry")
+            self.rfile.close()
             self.socket.close()
             return
         try:
@@ -196,11 +208,14 @@ class _Handler(WebSocketHandler):
             conns.forget(self)
 
     def shed(self):
-        """Close this (idle) connection to make room; its greenlet then ends."""
+        """Close this (idle) connection to make room; its greenlet then ends, even when
+        it waits for room in the body budget."""
+        self._shed = True
         try:
             self.socket.shutdown(socket.SHUT_RDWR)
         except (OSError, AttributeError):
             pass
+        self.server.pastalog_budget.wake()
 
     def read_requestline(self):
         self.server.pastalog_connections.wait(self)
@@ -249,7 +264,8 @@ class _Handler(WebSocketHandler):
             self._linger(limits.max_body, min(5.0, limits.body_timeout))
             return False
         budget = self.server.pastalog_budget
-        if not budget.acquire(size, min(limits.budget_wait, limits.body_timeout)):
+        if not budget.acquire(size, min(limits.budget_wait, limits.body_timeout),
+                              lambda: self._shed):
             self._answer(503, "the server is receiving too many request bodies at once; "
                               "retry shortly", retry_after=1)
             return False
@@ -343,7 +359,7 @@ class _Handler(WebSocketHandler):
 
 
 def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public_read=False,
-          allowed_hosts=(), ws_queue_mb=8, ws_max_message_kb=64, header_timeout=10.0,
+          allowed_hosts=(), max_series=100_000, ws_queue_mb=8, ws_max_message_kb=64, header_timeout=10.0,
           body_timeout=60.0, idle_timeout=60.0, max_inflight_mb=128, max_connections=0,
           ready=None):
     """Serve until SIGINT/SIGTERM. ``ready(url)`` is called once it listens.
@@ -355,7 +371,7 @@ def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public
                     body_timeout=body_timeout, idle_timeout=idle_timeout,
                     max_inflight=max(max_inflight_mb, max_body_mb) * 2**20,
                     max_connections=max_connections, ws_max_message=ws_max_message_kb * 1024)
-    store = Store(data, synchronous=sync.upper())
+    store = Store(data, synchronous=sync.upper(), max_series=max_series)
     swept = store.gc()  # files of uploads killed mid-write, blobs of interrupted deletes
     if swept["tmp"] or swept["blobs"]:
         log.warning("removed %d unfinished uploads and %d unused images (%d bytes)",
@@ -363,11 +379,17 @@ def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public
     pool = ThreadPool(1)
     hub = Hub(max_queue_bytes=ws_queue_mb * 2**20)
 
+    readers = ThreadPool(READ_THREADS)  # reads off the event loop: /healthz stays quick
+
     def writer(fn, *args):
         return pool.apply(fn, args)
 
+    def reader(fn, *args):
+        return readers.apply(fn, args)
+
     allowed_hosts = [*allowed_hosts, host]  # the address it listens on names it too
-    app = make_app(store, hub, max_body=max_body_mb * 2**20, writer=writer, token=token,
+    app = make_app(store, hub, max_body=max_body_mb * 2**20, writer=writer, reader=reader,
+                   token=token,
                    allowed_hosts=allowed_hosts,
                    public_read=public_read)
     server = WSGIServer((host, port), app, handler_class=_Handler, log=None,
@@ -402,6 +424,7 @@ def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public
         hub.close()
         server.stop(timeout=2)
         pool.kill()
+        readers.kill()
         store.close()
     return 0
 

@@ -29,12 +29,17 @@ class Context:
     hub: Any = None
     max_body: int = 64 * 2**20
     writer: Callable = _direct
+    reader: Callable = _direct
     guard: Any = None
     extra: dict = field(default_factory=dict)
 
     def write(self, fn: Callable, *args: Any) -> Any:
         """Run a store write on the app's writer (one thread at a time)."""
         return self.writer(fn, *args)
+
+    def read(self, fn: Callable, *args: Any) -> Any:
+        """Run a store read off the event loop (the server's read threads)."""
+        return self.reader(fn, *args)
 
     def publish(self, events: list) -> None:
         """Send live events to the hub's subscribers (nothing without a hub)."""

@@ -44,7 +44,7 @@ def register(app, ctx):
     @app.get("/api/v1/images")
     def images():
         model, name = param("model"), param("name")
-        found = store.images(model, name)
+        found = ctx.read(store.images, model, name)
         for image in found:
             image["url"] = blob_url(image["sha"])
         return ok({"model": model, "name": name, "images": found})
@@ -56,7 +56,7 @@ def register(app, ctx):
             fail(404, "no such image")
         if bottle.request.get_header("If-None-Match") == f'"{sha}"':
             return bottle.HTTPResponse(status=304)
-        data = store.read_blob(sha)
+        data = ctx.read(store.read_blob, sha)
         if data is None:
             fail(404, "no such image")
         return bottle.HTTPResponse(data, 200, {

@@ -4,11 +4,14 @@ import numpy as np
 
 from ..http import fail, int_param, ok, param, step_param
 from ..jsonio import finite_or_text
+from ..store.base import RAW_LIMIT
 
-__all__ = ["MAX_BUCKETS", "MAX_MODELS_PER_QUERY", "bucket_columns", "register"]
+__all__ = ["MAX_BUCKETS", "MAX_MODELS_PER_QUERY", "MODELS_PAGE", "bucket_columns", "register"]
 
 MAX_BUCKETS = 100_000
 MAX_MODELS_PER_QUERY = 200
+#: Models in one listing unless ``limit`` says otherwise (at most ``10 * MODELS_PAGE``).
+MODELS_PAGE = 1000
 
 
 def bucket_columns(agg, level):
@@ -47,17 +50,24 @@ def register(app, ctx):
 
     @app.get("/api/v1/models")
     def models():
-        return ok({"models": store.models()})
+        # (parameters are read here: bottle's request is bound to this greenlet, not to
+        # the read thread)
+        limit = int_param("limit", 1, 10 * MODELS_PAGE) or MODELS_PAGE
+        after, contains = param("after", False), param("q", False)
+        found = ctx.read(lambda: store.models(limit=limit + 1, after=after, contains=contains))
+        more = len(found) > limit
+        found = found[:limit]
+        return ok({"models": found, "next": found[-1]["name"] if more else None})
 
     @app.get("/api/v1/models/<model:path>")
     def one_model(model):
-        found = store.model(model)
+        found = ctx.read(store.model, model)
         if found is None:
             fail(404, f"no model named {model!r}")
         return ok(found)
 
     def bucket_answer(model, name, buckets, x0, x1):
-        result = store.read_buckets(model, name, buckets, x0, x1)
+        result = ctx.read(store.read_buckets, model, name, buckets, x0, x1)
         if result is None:
             return None
         return {"model": model, "series": name, "level": result["level"],
@@ -70,7 +80,10 @@ def register(app, ctx):
         x0, x1 = step_param("x0"), step_param("x1")
         buckets = int_param("buckets", 1, MAX_BUCKETS)
         if buckets is None:
-            found = store.read_series(model, name, x0, x1)
+            limit = int_param("limit", 1, RAW_LIMIT) or RAW_LIMIT
+            after = param("after", False)
+            found = ctx.read(lambda: store.read_series(model, name, x0, x1, limit=limit,
+                                                       after=after))
             found = found and {"model": model, "series": name, **found}
         else:
             found = bucket_answer(model, name, buckets, x0, x1)

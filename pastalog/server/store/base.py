@@ -13,13 +13,47 @@ and a deleted series starts again from 0). Read answers carry the ``seq`` of the
 snapshot they were read from, so a page merges live and fetched points exactly once.
 """
 import abc
+import hashlib
 import os
 from typing import Any, Iterator, Optional, Sequence
 
-from ...errors import BadRequest, StorageError
+from ...errors import BadRequest, LimitExceeded, StorageError
 from ...limits import PNG_SIGNATURE
 
-__all__ = ["SeriesInput", "Store", "png_size"]
+__all__ = ["BATCH_MEMORY", "DEFAULT_MAX_SERIES", "RAW_LIMIT", "SeriesInput", "Store",
+           "batch_key", "png_size", "series_cap_error"]
+
+#: How long a batch id is remembered (a client retrying, or replaying its spool after
+#: an outage, within this window is never stored twice), in seconds.
+BATCH_MEMORY = 7 * 24 * 3600
+#: Series a store accepts unless configured otherwise (``--max-series``).
+DEFAULT_MAX_SERIES = 100_000
+#: Raw points in one answer unless the caller asks for fewer (``limit``); a longer
+#: series is read page by page with the answer's ``next`` cursor.
+RAW_LIMIT = 100_000
+
+
+def batch_key(batch_id: str) -> "tuple[int, int]":
+    """A batch id as ``(key, tag)``: 64 and 32 bits of its BLAKE2b hash.
+
+    Stores keep these ~15 bytes instead of the id's ~50: two ids share a key with
+    probability 2**-64, and are told apart by the tag (and then by their full text, kept
+    only in that case), so no batch is ever taken for another.
+
+    Examples
+    --------
+    >>> key, tag = batch_key("a1b2")
+    >>> -2**63 <= key < 2**63 and 0 <= tag < 2**32
+    True
+    """
+    digest = hashlib.blake2b(batch_id.encode(), digest_size=12).digest()
+    return int.from_bytes(digest[:8], "big", signed=True), int.from_bytes(digest[8:], "big")
+
+
+def series_cap_error(cap: int) -> LimitExceeded:
+    """The error for a write that would create a series past the store's cap."""
+    return LimitExceeded(f"this server holds its maximum of {cap:,} series (--max-series); "
+                         "delete old runs or raise the cap")
 
 #: One series of a batch: ``(model, name, steps or None, values, times or None)``.
 SeriesInput = tuple
@@ -124,8 +158,13 @@ class Store(abc.ABC):
     # -- reading -----------------------------------------------------------------
 
     @abc.abstractmethod
-    def models(self) -> "list[dict[str, Any]]":
-        """Every model with its series and image names, sorted by name."""
+    def models(self, *, limit: Optional[int] = None, after: Optional[str] = None,
+               contains: Optional[str] = None) -> "list[dict[str, Any]]":
+        """Models with their series and image names, sorted by name.
+
+        ``limit`` models at most, those named after ``after``, whose name contains
+        ``contains`` (case-insensitive); the cost is that of the page, not of the store.
+        """
 
     @abc.abstractmethod
     def model(self, name: str) -> "Optional[dict[str, Any]]":
@@ -133,10 +172,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def read_series(self, model: str, name: str, x0: Optional[int] = None,
-                    x1: Optional[int] = None) -> "Optional[dict[str, Any]]":
-        """Raw points in step order (ties in arrival order), or ``None``.
+                    x1: Optional[int] = None, *, limit: int = RAW_LIMIT,
+                    after: Optional[str] = None) -> "Optional[dict[str, Any]]":
+        """Raw points in step order (ties in arrival order), at most ``limit``, or ``None``.
 
-        Returns ``{"steps", "values", "times", "seq"}`` (arrays; ``seq`` as above).
+        Returns ``{"steps", "values", "times", "seq", "next"}`` (arrays; ``seq`` as
+        above; ``next`` is the cursor to pass as ``after`` for the following page, or
+        ``None`` after the last).
         """
 
     @abc.abstractmethod
@@ -158,7 +200,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def total_points(self) -> int:
-        """How many points the store holds."""
+        """How many points the store holds (cheap: no scan)."""
 
     @abc.abstractmethod
     def iter_series(self) -> Iterator["tuple[str, str]"]:

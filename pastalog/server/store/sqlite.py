@@ -9,7 +9,8 @@ Layout (schema version 1)::
     agg(series_id, level, cell, count, nans, vmin, vmax, first, last,
         fstep, lstep, vsum, t0, t1)                                     pyramid
     images(id, model_id, name, step, time, sha, width, height)
-    batches(id, time)                                                  idempotency
+    batch_keys(key, tag, time)   idempotency: a 64-bit key and 32-bit tag per batch id
+    batches(id, time)            full ids, only for the (2**-64) case of a shared key
 
 Points are stored in chunks of up to ``CHUNK_POINTS`` (packed by ``codec``, about
 10 bytes a point). Small ingests append small chunks that are merged once a series
@@ -37,18 +38,18 @@ import numpy as np
 
 from ...errors import BadRequest, DiskFull, StorageError
 from . import codec
-from .base import Store, png_size, sqlite_path
+from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
+                   series_cap_error, sqlite_path)
 from .pyramid import (FIELDS, LEVELS_ABOVE, PYRAMID_AFTER, aggregate, bucket_level,
                       merge_levels, pyramid_cells, pyramid_level)
 
-__all__ = ["BATCH_MEMORY", "SCHEMA_VERSION", "SQLiteStore"]
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 log = logging.getLogger("pastalog.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
-BATCH_MEMORY = 7 * 24 * 3600  # how long a batch id is remembered, in seconds
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -77,6 +78,13 @@ CREATE TABLE IF NOT EXISTS images(
 CREATE INDEX IF NOT EXISTS images_by_name ON images(model_id, name, step);
 CREATE TABLE IF NOT EXISTS batches(id TEXT PRIMARY KEY, time REAL NOT NULL) WITHOUT ROWID;
 """
+
+#: Schema changes by the version they bring; each runs once, in order, in one
+#: transaction with the version bump, so an interrupted upgrade leaves the old version.
+_MIGRATIONS = {
+    2: """CREATE TABLE IF NOT EXISTS batch_keys(
+              key INTEGER PRIMARY KEY, tag INTEGER NOT NULL, time INTEGER NOT NULL);""",
+}
 
 _INSERT_AGG = """
 INSERT INTO agg(series_id, level, cell, count, nans, vmin, vmax, first, last,
@@ -135,20 +143,25 @@ class SQLiteStore(Store):
     >>> store.close()
     """
 
-    def __init__(self, data_dir, *, synchronous="NORMAL"):
+    def __init__(self, data_dir, *, synchronous="NORMAL", max_series=DEFAULT_MAX_SERIES):
         self.data_dir = sqlite_path(data_dir)
         self.location = "sqlite://" + self.data_dir
         self.image_dir = os.path.join(self.data_dir, "images")
         os.makedirs(self.image_dir, exist_ok=True)
         self.path = os.path.join(self.data_dir, "pastalog.sqlite3")
         self._synchronous = synchronous
+        self.max_series = max_series
         self._all = []
         self._all_lock = threading.Lock()
         self._w = self._connect()
         self._migrate()
-        # One reader for every thread and greenlet: each read is one execute+fetchall,
-        # and thread- or greenlet-local connections would pile up under gevent.
-        self._r = self._connect()
+        # Readers: one connection per OS thread (the server reads on a small pool of
+        # threads; greenlets of one thread share theirs, since a read never yields).
+        self._readers = {}
+        # Kept by the one writer, so /healthz and the series cap cost no scan.
+        self._series_count, self._total = self._w.execute(
+            "SELECT count(*), coalesce(sum(count), 0) FROM series").fetchone()
+        self._delta = [0, 0]
 
     # -- connections -------------------------------------------------------------
 
@@ -169,11 +182,20 @@ class SQLiteStore(Store):
         for conn in conns:
             conn.close()
 
+    @property
+    def _r(self):
+        """This OS thread's reader connection."""
+        ident = threading.get_native_id()
+        conn = self._readers.get(ident)
+        if conn is None:
+            conn = self._readers[ident] = self._connect()
+        return conn
+
     def _read(self, fn, *args):
         """Run ``fn(conn, *args)`` in one read transaction: a consistent snapshot.
 
-        The reader is shared; the statements inside never yield to another greenlet
-        (sqlite3 calls block), so snapshots do not interleave.
+        Greenlets of one thread share its reader; the statements inside never yield to
+        another greenlet (sqlite3 calls block), so snapshots do not interleave.
         """
         conn = self._r
         conn.execute("BEGIN")
@@ -186,16 +208,23 @@ class SQLiteStore(Store):
         conn = self._w
         conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
         row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            conn.execute("INSERT INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
+        version = SCHEMA_VERSION if row is None else int(row[0])
+        if row is None:  # a new store: the tables above, then every migration
+            version = 1
+            conn.execute("INSERT INTO meta VALUES('schema_version', '1')")
+        if version > SCHEMA_VERSION:
             raise StorageError(
-                f"{self.path} has schema version {row[0]}, newer than this pastalog "
+                f"{self.path} has schema version {version}, newer than this pastalog "
                 f"understands ({SCHEMA_VERSION}); upgrade pastalog")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            conn.executescript("BEGIN IMMEDIATE;" + _MIGRATIONS[target] +
+                               f"UPDATE meta SET value='{target}' WHERE key='schema_version';"
+                               "COMMIT;")
 
     def _transaction(self, fn, *args):
         """Run ``fn(conn, *args)`` in one IMMEDIATE transaction on the writer."""
         conn = self._w
+        self._delta = [0, 0]  # series and points added (or removed) by this transaction
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -204,6 +233,8 @@ class SQLiteStore(Store):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self._series_count += self._delta[0]
+            self._total += self._delta[1]
         except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -232,12 +263,31 @@ class SQLiteStore(Store):
         """
         return self._transaction(self._write_points, series, batch_id)
 
+    @staticmethod
+    def _seen_batch(conn, batch_id, now):
+        """Whether ``batch_id`` was stored before; remembers it if not."""
+        if batch_id is None:
+            return False
+        key, tag = batch_key(batch_id)
+        row = conn.execute("SELECT tag FROM batch_keys WHERE key=?", (key,)).fetchone()
+        if row is None:
+            # ids stored in full (by schema version 1, or sharing a key) are checked too
+            if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
+                return True
+            conn.execute("INSERT INTO batch_keys VALUES(?, ?, ?)", (key, tag, int(now)))
+            return False
+        if row[0] == tag:  # the same 96 bits of hash: the same id (2**-96 otherwise)
+            return True
+        # another id with the same 64-bit key: keep this one in full
+        if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
+            return True
+        conn.execute("INSERT INTO batches VALUES(?, ?)", (batch_id, now))
+        return False
+
     def _write_points(self, conn, series, batch_id):
         now = time.time()
-        if batch_id is not None:
-            if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
-                return {"points": 0, "duplicate": True, "series": []}
-            conn.execute("INSERT INTO batches VALUES(?, ?)", (batch_id, now))
+        if self._seen_batch(conn, batch_id, now):
+            return {"points": 0, "duplicate": True, "series": []}
         written = []
         total = 0
         model_ids = {}
@@ -275,8 +325,11 @@ class SQLiteStore(Store):
             "SELECT id, count, min_step, max_step, last_step, agg_level FROM series "
             "WHERE model_id=? AND name=?", (model_id, name)).fetchone()
         if row is None:
+            if self._series_count + self._delta[0] >= self.max_series:
+                raise series_cap_error(self.max_series)
             sid = conn.execute("INSERT INTO series(model_id, name) VALUES(?, ?)",
                                (model_id, name)).lastrowid
+            self._delta[0] += 1
             row = (sid, 0, None, None, None, None)
         keys = ("id", "count", "min_step", "max_step", "last_step", "agg_level")
         stats = dict(zip(keys, row))
@@ -288,6 +341,7 @@ class SQLiteStore(Store):
             hi = min(n, lo + CHUNK_POINTS)
             self._insert_chunk(conn, sid, steps[lo:hi], values[lo:hi], times[lo:hi])
         count = stats["count"] + n
+        self._delta[1] += n
         smin, smax = int(steps.min()), int(steps.max())
         if stats["min_step"] is not None:
             smin, smax = min(smin, stats["min_step"]), max(smax, stats["max_step"])
@@ -401,10 +455,8 @@ class SQLiteStore(Store):
 
     def _write_image(self, conn, model, name, step, when, sha, width, height, batch_id):
         now = time.time()
-        if batch_id is not None:
-            if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
-                return None
-            conn.execute("INSERT INTO batches VALUES(?, ?)", (batch_id, now))
+        if self._seen_batch(conn, batch_id, now):
+            return None
         mid = self._model_id(conn, model, now)
         if step is None:
             row = conn.execute("SELECT max(step) FROM images WHERE model_id=? AND name=?",
@@ -442,6 +494,8 @@ class SQLiteStore(Store):
             return 0
         for table, key in (("chunks", "series_id"), ("agg", "series_id"), ("series", "id")):
             conn.execute(f"DELETE FROM {table} WHERE {key}=?", (row[0],))
+        self._delta[0] -= 1
+        self._delta[1] -= row[1]
         return row[1]
 
     def delete_images(self, model, name):
@@ -529,28 +583,55 @@ class SQLiteStore(Store):
 
     def forget_batches(self, older_than=BATCH_MEMORY):
         """Drop batch ids older than ``older_than`` seconds."""
-        return self._transaction(lambda c: c.execute(
-            "DELETE FROM batches WHERE time < ?", (time.time() - older_than,)).rowcount)
+        cutoff = time.time() - older_than
+        return self._transaction(lambda c: sum(c.execute(
+            f"DELETE FROM {table} WHERE time < ?", (cutoff,)).rowcount
+            for table in ("batch_keys", "batches")))
 
     # -- reading -----------------------------------------------------------------
 
-    def models(self):
-        """Every model with its series and image names, sorted by name."""
-        conn = self._r
-        out = {}
-        for mid, name, created in conn.execute("SELECT id, name, created FROM models"):
-            out[mid] = {"name": name, "last_time": created, "series": [], "images": []}
-        for mid, *rest in conn.execute(
-                "SELECT model_id, name, count, min_step, max_step, last_step, last_value, "
-                "last_time FROM series ORDER BY name"):
-            if mid in out:
+    def models(self, *, limit=None, after=None, contains=None):
+        """Models with their series and image names, sorted by name (see ``Store``)."""
+        where, args = [], []
+        if after is not None:
+            where.append("name > ?")
+            args.append(after)
+        if contains:
+            escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("name LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
+        sql = "SELECT id, name, created FROM models"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY name"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._read(self._describe, sql, args)
+
+    def model(self, name):
+        """One model as :meth:`models` lists it, or ``None``."""
+        found = self._read(self._describe, "SELECT id, name, created FROM models WHERE name=?",
+                           [name])
+        return found[0] if found else None
+
+    def _describe(self, conn, sql, args):
+        """The models ``sql`` selects, with their series and images: work for those only."""
+        out = {mid: {"name": name, "last_time": created, "series": [], "images": []}
+               for mid, name, created in conn.execute(sql, args)}
+        ids = list(out)
+        for lo in range(0, len(ids), 500):
+            part = ids[lo:lo + 500]
+            marks = ",".join("?" * len(part))
+            for mid, *rest in conn.execute(
+                    "SELECT model_id, name, count, min_step, max_step, last_step, last_value, "
+                    f"last_time FROM series WHERE model_id IN ({marks}) ORDER BY name", part):
                 out[mid]["series"].append(_series_dict(rest))
-        for mid, name, count, first, last, when, sha in conn.execute(
-                "SELECT model_id, name, count(*), min(step), max(step), max(time), "
-                "(SELECT sha FROM images j WHERE j.model_id=i.model_id AND j.name=i.name "
-                " ORDER BY step DESC, id DESC LIMIT 1) "
-                "FROM images i GROUP BY model_id, name ORDER BY name"):
-            if mid in out:
+            for mid, name, count, first, last, when, sha in conn.execute(
+                    "SELECT model_id, name, count(*), min(step), max(step), max(time), "
+                    "(SELECT sha FROM images j WHERE j.model_id=i.model_id AND j.name=i.name "
+                    " ORDER BY step DESC, id DESC LIMIT 1) "
+                    f"FROM images i WHERE model_id IN ({marks}) GROUP BY model_id, name "
+                    "ORDER BY name", part):
                 out[mid]["images"].append({"name": name, "count": count, "first_step": first,
                                            "last_step": last, "last_time": when,
                                            "last_sha": sha})
@@ -559,13 +640,6 @@ class SQLiteStore(Store):
                      if s["last_time"] is not None]
             model["last_time"] = max(times + [model["last_time"]])
         return sorted(out.values(), key=lambda m: m["name"])
-
-    def model(self, name):
-        """One model as :meth:`models` lists it, or ``None``."""
-        for model in self.models():
-            if model["name"] == name:
-                return model
-        return None
 
     @staticmethod
     def _series_range(conn, model, name, x0, x1):
@@ -589,24 +663,65 @@ class SQLiteStore(Store):
         order = np.argsort(steps, kind="stable")
         return steps[order], values[order], times[order]
 
-    def read_series(self, model, name, x0=None, x1=None):
-        """Raw points in step order (ties in arrival order), or ``None``.
+    def read_series(self, model, name, x0=None, x1=None, *, limit=RAW_LIMIT, after=None):
+        """Raw points in step order (ties in arrival order), a page at a time, or ``None``.
 
         Returns
         -------
         dict or None
             ``{"steps": int64 array, "values": float64 array, "times": float64 array,
-            "seq": int}``
+            "seq": int, "next": cursor or None}``: at most ``limit`` points; pass
+            ``next`` as ``after`` for the following page.
         """
-        return self._read(self._read_series, model, name, x0, x1)
+        if limit < 1:
+            raise BadRequest(f"limit must be at least 1, got {limit}")
+        start, skip = _parse_cursor(after)
+        return self._read(self._read_series, model, name, x0, x1, limit, start, skip)
 
-    def _read_series(self, conn, model, name, x0, x1):
+    def _read_series(self, conn, model, name, x0, x1, limit, start, skip):
         meta = self._series_range(conn, model, name, x0, x1)
         if meta is None:
             return None
         sid, count, _, x0, x1 = meta
-        steps, values, times = self._points_in(conn, sid, x0, x1)
-        return {"steps": steps, "values": values, "times": times, "seq": count}
+        if start is not None and start > x0:
+            x0 = start
+        elif start is not None and start < x0:
+            skip = 0
+        rows = conn.execute(
+            "SELECT id, step_min, steps, vals, times FROM chunks WHERE series_id=? "
+            "AND step_min<=? AND step_max>=? ORDER BY step_min, id", (sid, x1, x0))
+        parts = []
+        final_below = None   # every point below this step has been read
+        for cid, step_min, *blobs in rows:
+            # unread chunks start at step_min or later: what is below it is final
+            if parts and sum(int((p[2] < step_min).sum()) for p in parts) > limit + skip:
+                final_below = step_min
+                break
+            steps, values, times = self._decode_rows([blobs])
+            keep = (steps >= x0) & (steps <= x1)
+            parts.append((np.full(int(keep.sum()), cid), np.flatnonzero(keep), steps[keep],
+                          values[keep], times[keep]))
+        ids, pos, steps, values, times = (np.concatenate([p[k] for p in parts])
+                                          if parts else np.empty(0) for k in range(5))
+        order = np.lexsort((pos, ids, steps))   # by step; ties in arrival order
+        steps = steps[order].astype(np.int64)
+        values, times = values[order].astype(np.float64), times[order].astype(np.float64)
+        if final_below is not None:
+            cut = np.searchsorted(steps, final_below, "left")
+            steps, values, times = steps[:cut], values[:cut], times[:cut]
+        if skip and len(steps) and steps[0] == x0:
+            same = int(np.searchsorted(steps, x0, "right"))
+            drop = min(skip, same)
+            steps, values, times = steps[drop:], values[drop:], times[drop:]
+        more = len(steps) > limit or final_below is not None
+        steps, values, times = steps[:limit], values[:limit], times[:limit]
+        cursor = None
+        if more and len(steps):
+            last = int(steps[-1])
+            taken = int(len(steps) - np.searchsorted(steps, last, "left"))
+            cursor = f"{last}:{taken + (skip if last == x0 else 0)}"
+        return {"steps": steps, "values": values, "times": times, "seq": count,
+                "next": cursor}
 
     def read_buckets(self, model, name, buckets, x0=None, x1=None):
         """Aggregates for a chart of ``buckets`` buckets over ``[x0, x1]``, or ``None``.
@@ -650,8 +765,8 @@ class SQLiteStore(Store):
         return [dict(zip(("step", "time", "sha", "width", "height"), r)) for r in rows]
 
     def total_points(self):
-        """How many points the store holds."""
-        return self._r.execute("SELECT coalesce(sum(count), 0) FROM series").fetchone()[0]
+        """How many points the store holds (a count the writer keeps: no scan)."""
+        return self._total
 
     def iter_series(self):
         """Yield ``(model, name)`` for every series, for export."""
@@ -668,6 +783,21 @@ class SQLiteStore(Store):
     def check(self):
         """Run SQLite's integrity check; returns ``"ok"`` or the problems found."""
         return "; ".join(r[0] for r in self._r.execute("PRAGMA integrity_check").fetchall())
+
+
+def _parse_cursor(after):
+    """``(step, skip)`` from a ``next`` cursor (``"step:points already read at it"``)."""
+    if after is None:
+        return None, 0
+    step, _, skip = str(after).partition(":")
+    try:
+        step, skip = int(step), int(skip)
+    except ValueError:
+        raise BadRequest(f"'after' must be a cursor from a 'next' field, got {after!r}") \
+            from None
+    if skip < 0:
+        raise BadRequest(f"'after' must be a cursor from a 'next' field, got {after!r}")
+    return step, skip
 
 
 def _series_dict(row):

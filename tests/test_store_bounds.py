@@ -1,0 +1,159 @@
+"""The store's costs follow what is asked, not what is stored (issue 10.8, 10.9, 10.15)."""
+import sqlite3
+
+import numpy as np
+import pytest
+import webtest
+
+from pastalog.server.app import make_app
+from pastalog.server.store import Store
+from pastalog.server.store import base as store_base
+
+
+def pages(store, *args, limit, **kw):
+    got, after = [], None
+    while True:
+        page = store.read_series(*args, limit=limit, after=after, **kw)
+        assert len(page["steps"]) <= limit
+        got.append(page)
+        after = page["next"]
+        if after is None:
+            return got
+
+
+def test_raw_reads_come_in_pages_that_join_exactly(tmp_path):
+    rng = np.random.default_rng(1)
+    with Store(tmp_path) as store:
+        for k in range(30):   # in order, out of order, and many points at one step
+            n = int(rng.integers(1, 3000))
+            steps = (np.arange(k * 500, k * 500 + n) if k % 3 == 0
+                     else rng.integers(-20, 9000, n) if k % 3 == 1 else np.full(n, 77))
+            store.write_points([("m", "s", steps, rng.normal(size=n), None)])
+        whole = store.read_series("m", "s", limit=10**9)
+        assert whole["next"] is None
+        for limit in (1000, 4096, 30000):
+            for x0, x1 in ((None, None), (77, 77), (-5, 4000)):
+                joined = pages(store, "m", "s", x0, x1, limit=limit)
+                ref = store.read_series("m", "s", x0, x1, limit=10**9)
+                for key in ("steps", "values", "times"):
+                    assert np.array_equal(np.concatenate([p[key] for p in joined]), ref[key])
+
+
+def test_raw_reads_are_capped_by_default_over_http(tmp_path):
+    with Store(tmp_path) as store:
+        store.write_points([("m", "s", None, np.zeros(store_base.RAW_LIMIT + 5), None)])
+        app = webtest.TestApp(make_app(store))
+        first = app.get("/api/v1/series?model=m&series=s").json
+        assert len(first["steps"]) == store_base.RAW_LIMIT and first["next"]
+        rest = app.get("/api/v1/series", {"model": "m", "series": "s",
+                                          "after": first["next"]}).json
+        assert rest["steps"] == list(range(store_base.RAW_LIMIT, store_base.RAW_LIMIT + 5))
+        assert rest["next"] is None
+        assert app.get("/api/v1/series?model=m&series=s&limit=3").json["steps"] == [0, 1, 2]
+        assert app.get("/api/v1/series?model=m&series=s&after=x", status=400).json["error"]
+
+
+def test_listing_is_paged_filtered_and_one_model_reads_one(tmp_path):
+    with Store(tmp_path) as store:
+        store.write_points([(f"run{i:03d}", "loss", None, [1.0], None) for i in range(250)]
+                           + [("Other_100%", "loss", None, [1.0], None)])
+        app = webtest.TestApp(make_app(store))
+        names, after = [], None
+        while True:
+            page = app.get("/api/v1/models", {"limit": 100, **({"after": after} if after
+                                                               else {})}).json
+            names += [m["name"] for m in page["models"]]
+            after = page["next"]
+            if after is None:
+                break
+        assert names == ["Other_100%"] + [f"run{i:03d}" for i in range(250)]
+        found = app.get("/api/v1/models", {"q": "RUN12"}).json["models"]
+        assert [m["name"] for m in found] == [f"run{i}" for i in range(120, 130)]
+        assert [m["name"] for m in app.get("/api/v1/models", {"q": "_100%"}).json["models"]] \
+            == ["Other_100%"]          # LIKE's wildcards are text in a filter
+        one = app.get("/api/v1/models/run007").json
+        assert one["name"] == "run007" and one["series"][0]["count"] == 1
+
+
+def test_healthz_counts_without_scanning_and_stays_right(tmp_path):
+    with Store(tmp_path) as store:
+        store.write_points([("a", "s", None, np.ones(10), None), ("b", "s", None, [1.0], None)])
+        store.write_points([("a", "t", None, np.ones(5), None)], batch_id="x")
+        store.write_points([("a", "t", None, np.ones(5), None)], batch_id="x")  # duplicate
+        store.delete_series("a", "s")
+        assert store.total_points() == 6
+        with pytest.raises(Exception):
+            store.write_points([("a", "t", [0, 1], [1.0], None)])   # failed: no change
+        assert store.total_points() == 6
+    with Store(tmp_path) as store:
+        assert store.total_points() == 6
+
+
+def test_a_series_cap_refuses_new_series_with_403_and_keeps_what_is_stored(tmp_path):
+    with Store(tmp_path, max_series=3) as store:
+        app = webtest.TestApp(make_app(store))
+        body = {"series": [{"model": "m", "name": f"s{i}", "values": [1.0]} for i in range(3)]}
+        app.post_json("/api/v1/points", body)
+        refused = app.post_json("/api/v1/points", {"series": [
+            {"model": "m", "name": "s0", "values": [2.0]},
+            {"model": "m", "name": "s3", "values": [1.0]}]}, status=403).json
+        assert "--max-series" in refused["error"] and "3" in refused["error"]
+        assert store.read_series("m", "s0")["values"].tolist() == [1.0]   # all or nothing
+        app.post_json("/api/v1/points", {"series": [{"model": "m", "name": "s0",
+                                                     "values": [2.0]}]})   # old ones grow
+        store.delete_series("m", "s1")
+        app.post_json("/api/v1/points", body | {"series": [{"model": "m", "name": "s3",
+                                                            "values": [1.0]}]})
+
+
+def _table_bytes(path, table):
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name=?", (table,)).fetchone()[0]
+
+
+def test_batch_ids_cost_about_half_what_they_did(tmp_path):
+    with Store(tmp_path) as store:
+        for i in range(20_000):
+            store.write_points([("m", "s", [i], [1.0], None)], batch_id=f"{i:032x}")
+        per_id = _table_bytes(store.path, "batch_keys") / 20_000
+        assert store.write_points([("m", "s", [0], [9.0], None),
+                                   ], batch_id=f"{7:032x}")["duplicate"]
+    print(f"\nbatch ids: {per_id:.1f} bytes each (the full 32-character id took ~51)")
+    assert per_id < 30   # a 64-bit key and 32-bit tag in B-tree pages about 70% full
+
+
+def test_batch_ids_that_share_a_key_are_told_apart(tmp_path, monkeypatch):
+    monkeypatch.setattr("pastalog.server.store.sqlite.batch_key",
+                        lambda bid: (42, len(bid) % 7))    # every id on one key
+    with Store(tmp_path) as store:
+        for bid in ("a", "bb", "cc", "bb", "cc", "a"):
+            store.write_points([("m", "s", None, [1.0], None)], batch_id=bid)
+        # "bb" and "cc" share "a"'s key but not its tag: each is kept in full, stored
+        # once; their repeats and "a"'s are recognised
+        assert store.read_series("m", "s")["seq"] == 3
+
+
+def test_a_version_1_store_upgrades_in_place_and_remembers_its_batches(tmp_path):
+    with Store(tmp_path) as store:
+        store.write_points([("m", "s", None, [1.0], None)])
+        path = store.path
+    with sqlite3.connect(path) as conn:     # as version 1 left it
+        conn.execute("DROP TABLE batch_keys")
+        conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+        conn.execute("INSERT INTO batches VALUES('old-batch', 1e9)")
+    with Store(tmp_path) as store:
+        assert store.write_points([("m", "s", None, [2.0], None)],
+                                  batch_id="old-batch")["duplicate"]
+        assert store.read_series("m", "s")["values"].tolist() == [1.0]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() \
+            == ("2",)
+
+
+def test_a_newer_schema_is_refused_in_one_line(tmp_path):
+    with Store(tmp_path) as store:
+        path = store.path
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    with pytest.raises(Exception, match="schema version 99, newer than this pastalog"):
+        Store(tmp_path)
