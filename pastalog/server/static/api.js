@@ -59,8 +59,16 @@ function qs(params) {
   return p.toString();
 }
 
-export function getModels(signal) {
-  return call('GET', '/api/v1/models', signal);
+/** Every model: the server answers a page at a time (docs/API.md), followed to the end. */
+export async function getModels(signal) {
+  const models = [];
+  let after = null;
+  do {
+    const r = await call('GET', `/api/v1/models?${qs({ limit: 10000, after })}`, signal);
+    models.push(...r.models);
+    after = r.next;
+  } while (after != null);
+  return { models };
 }
 
 /**
@@ -117,12 +125,19 @@ export async function getBuckets(model, series, buckets, x0, x1, signal) {
   })}`, signal));
 }
 
-/** Raw points of one series in step order, optionally only steps in [x0, x1]. */
-export async function getPoints(model, series, x0, x1, signal) {
+/**
+ * Raw points of one series in step order, optionally only steps in [x0, x1]: one page
+ * of at most `limit` (the server's cap: 100,000); `next` is the cursor of the rest.
+ */
+export async function getPoints(model, series, x0, x1, signal, { limit = null, after = null } = {}) {
   const r = await call('GET', `/api/v1/series?${qs({
     model, series, x0: x0 == null ? null : Math.floor(x0), x1: x1 == null ? null : Math.ceil(x1),
+    limit, after,
   })}`, signal);
-  return { steps: numColumn(r.steps), values: numColumn(r.values), times: numColumn(r.times) };
+  return {
+    steps: numColumn(r.steps), values: numColumn(r.values), times: numColumn(r.times),
+    next: r.next ?? null,
+  };
 }
 
 export function getImages(model, name, signal) {
