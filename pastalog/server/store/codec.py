@@ -5,7 +5,7 @@ column is byte-shuffled (all first bytes, then all second bytes, ...). Steps and
 times are zlib-compressed whole; values only in their three high byte planes (sign,
 exponent, top of the mantissa), since deflating the noisy low planes of real
 curves costs twenty times the time for a few percent. Lossless: NaN payloads, infinities and -0.0 come back bit for bit.
-A training curve of 100,000 points costs about 10 bytes a point on disk.
+A training curve costs 8.7 to 11.1 bytes a point on disk (benchmarks/RESULTS.md (e)).
 """
 import struct
 import zlib

@@ -12,8 +12,8 @@ Layout (schema version 1)::
     batch_keys(key, tag, time)   idempotency: a 64-bit key and 32-bit tag per batch id
     batches(id, time)            full ids, only for the (2**-64) case of a shared key
 
-Points are stored in chunks of up to ``CHUNK_POINTS`` (packed by ``codec``, about
-10 bytes a point). Small ingests append small chunks that are merged once a series
+Points are stored in chunks of up to ``CHUNK_POINTS`` (packed by ``codec``; 8.7 to
+11.1 bytes a point measured in benchmarks/RESULTS.md). Small ingests append small chunks that are merged once a series
 has ``MERGE_AFTER`` of them. Once a series holds more than ``PYRAMID_AFTER`` points
 it gets a pyramid of aggregates at every level from ``agg_level`` up, so a chart
 query reads at most one row per bucket whatever the series' length.
