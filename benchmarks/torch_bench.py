@@ -3,8 +3,9 @@ quality of the PyTorch attributions; writes its own section at the end of RESULT
 
 (1) Overhead: the training step of a small conv net (examples/torch_digits.py, batch 64
 of scikit-learn's digits) with ``watch(model, log, every=100, what="all")`` logging to a
-real server, against the same step without it.  Blocks of steps with and without
-alternate (so drift in the machine's load falls on both); each step is timed alone.
+real server, against the same step without it: two copies of the net, one watched,
+trained in alternating steps (so drift in the machine's load falls on both); each step
+is timed alone.
 The step runs on one thread; reported: median and mean per-step wall time and CPU time of
 the training thread (which other processes' load does not inflate), and their ratios
 (the means carry the every-100th step that computes and logs the norms).
@@ -33,14 +34,14 @@ import numpy as np
 from .util import ROOT, Server
 
 SECTION = "## PyTorch: `watch` overhead and attribution quality (issue 11)"
-BLOCK, BLOCKS, WARMUP = 300, 8, 50
+STEPS, WARMUP = 3000, 50
 
 
 def _example():
     return runpy.run_path(os.path.join(ROOT, "examples", "torch_digits.py"))
 
 
-def overhead(server_url, block=BLOCK, blocks=BLOCKS):
+def overhead(server_url, steps=STEPS):
     import torch
 
     import pastalog
@@ -49,17 +50,18 @@ def overhead(server_url, block=BLOCK, blocks=BLOCKS):
     ex = _example()
     X, y, _, _ = ex["load_data"](0)
     torch.manual_seed(0)
-    model = ex["build_model"]()
-    model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
+    plain = ex["build_model"]()
+    watched = ex["build_model"]()
+    watched.load_state_dict(plain.state_dict())
+    log = pastalog.Log(server_url, "torch-bench-watch")
+    nets = {"without": (plain, torch.optim.Adam(plain.parameters(), lr=0.001)),
+            "with": (watched, torch.optim.Adam(watched.parameters(), lr=0.001))}
     batches = [idx for _ in range(3) for idx in torch.randperm(len(X)).split(64)
                if len(idx) == 64]
-    log = pastalog.Log(server_url, "torch-bench-watch")
-    counter = [0]
 
-    def step():
-        idx = batches[counter[0] % len(batches)]
-        counter[0] += 1
+    def step(kind, i):
+        model, optimizer = nets[kind]
+        idx = batches[i % len(batches)]
         t, c = time.perf_counter(), time.thread_time()
         optimizer.zero_grad()
         loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
@@ -69,22 +71,20 @@ def overhead(server_url, block=BLOCK, blocks=BLOCKS):
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the step runs on this thread alone: its CPU time is all of it
-    for _ in range(WARMUP):
-        step()
+    for i in range(WARMUP):
+        step("without", i)
+        step("with", i)
+    watcher = pastalog.torch.watch(watched, log, every=100, what="all")
     times = {"without": [], "with": []}
-    watcher_steps = 0
-    for b in range(2 * blocks):
-        kind = "with" if b % 2 else "without"
-        watcher = pastalog.torch.watch(model, log, every=100, what="all") if kind == "with" else None
-        times[kind].extend(step() for _ in range(block))
-        if watcher is not None:
-            watcher_steps += watcher.step
-            watcher.remove()
+    for i in range(steps):  # pairs, the order alternating: both see the same machine
+        for kind in (("without", "with") if i % 2 else ("with", "without")):
+            times[kind].append(step(kind, i))
+    watcher.remove()
     torch.set_num_threads(threads)
     delivered = log.flush(timeout=60)
     log.close()
-    out = {"threads": 1, "steps_each": len(times["with"]), "delivered": delivered,
-           "watched_steps": watcher_steps}
+    out = {"threads": 1, "steps_each": steps, "delivered": delivered,
+           "watched_steps": watcher.step}
     for kind, ts in times.items():
         wall, cpu = [w for w, _ in ts], [c for _, c in ts]
         out[kind] = {"median_ms": 1e3 * statistics.median(wall),
@@ -156,9 +156,10 @@ def section(result):
         % (result["commit"], os.cpu_count(), torch.__version__, o["threads"], result["when"],
            result["load"]),
         "",
-        "Training step of examples/torch_digits.py's conv net, batch 64, Adam; blocks of %d "
-        "steps with and without `watch(model, log, every=100, what=\"all\")` alternating, %d "
-        "steps each, logging to a real server:" % (BLOCK, o["steps_each"]),
+        "Training step of examples/torch_digits.py's conv net, batch 64, Adam: two copies of "
+        "the net, one under `watch(model, log, every=100, what=\"all\")` logging to a real "
+        "server, trained in alternating steps (%d each, order swapped every pair) so that "
+        "both see the same machine:" % o["steps_each"],
         "",
         "| | wall median | wall mean | CPU median | CPU mean |",
         "|---|---|---|---|---|",
