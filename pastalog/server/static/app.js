@@ -63,7 +63,7 @@ function syncHeader() {
   xSelect.value = S.xMode;
   clear(modelSelect);
   modelSelect.appendChild(h('option', { value: '', text: 'model…' }));
-  for (const m of catalog.modelNames()) modelSelect.appendChild(h('option', { value: m, text: shortName(m, 60), title: m }));
+  for (const m of catalog.modelNames()) modelSelect.appendChild(h('option', { value: m, text: shortName(m, 30), title: m }));
   modelSelect.value = S.view === 'detail' && S.model != null ? S.model : '';
   modelSelect.classList.toggle('current', S.view === 'detail');
 }

@@ -39,7 +39,7 @@ export function buildToolbar(chart) {
   const logBox = h('label', { class: 'tb-check', title: 'logarithmic y axis' }, logY, ' log y');
   const robust = h('input', { type: 'checkbox', class: 'tb-robust', onchange: () => chart.update({ robust: robust.checked }) });
   const robustBox = h('label', { class: 'tb-check', title: 'ignore outliers: y range from the 1st to the 99th percentile' },
-    robust, ' no outliers');
+    robust, ' robust y');
 
   const inputs = {};
   for (const k of ['x0', 'x1', 'y0', 'y1']) {
@@ -101,10 +101,10 @@ export function buildToolbar(chart) {
     const y = chart.state.y;
     if (!y) { inputs.y0.value = ''; inputs.y1.value = ''; }
   };
-  const reset = h('button', { type: 'button', class: 'tb-reset', text: 'reset',
+  const reset = h('button', { type: 'button', class: 'tb-reset', text: '⟲', 'aria-label': 'reset zoom',
     title: 'reset zoom (double-click the chart)', onclick: () => chart.update({ x: null, y: null }) });
 
-  const el = h('div', { class: 'chart-toolbar' }, mode, smoothBox, logBox, robustBox, scaleBtn, reset, scalePanel);
+  const el = h('div', { class: 'chart-toolbar' }, smoothBox, mode, logBox, robustBox, scaleBtn, reset, scalePanel);
   const sync = () => {
     const s = chart.state;
     mode.value = s.mode;

@@ -19,6 +19,18 @@ export function nameMatcher(text) {
   catch (e) { const low = t.toLowerCase(); return s => s.toLowerCase().includes(low); }
 }
 
+/**
+ * A name that shortens in the middle at whatever width it gets: a head that CSS
+ * truncates with an ellipsis and a tail (the distinguishing end) that stays whole.
+ */
+function nameSpans(cls, name, max, title, onclick) {
+  const text = shortName(name, max);
+  const cut = text.length > 16 ? Math.min(12, Math.floor(text.length / 2)) : 0;
+  return h('span', { class: `${cls} mid-ellipsis`, title, onclick },
+    h('span', { class: 'name-head', text: cut ? text.slice(0, text.length - cut) : text }),
+    cut ? h('span', { class: 'name-tail', text: text.slice(text.length - cut) }) : null);
+}
+
 export class Legend {
   /**
    * @param {HTMLElement} container
@@ -70,12 +82,12 @@ export class Legend {
       if (e.dash && e.dash.length) swatch.classList.add('dashed');
       const name = h('span', { class: 'legend-name' });
       if (o.showModel) {
-        name.appendChild(h('span', { class: 'legend-model', text: shortName(e.model, 40), title: e.model,
-          onclick: ev => { ev.stopPropagation(); o.onToggleModel && o.onToggleModel(e.model); } }));
+        name.appendChild(nameSpans('legend-model', e.model, 40, e.model,
+          ev => { ev.stopPropagation(); o.onToggleModel && o.onToggleModel(e.model); }));
       }
       if (o.showSeries) {
-        name.appendChild(h('span', { class: 'legend-series', text: shortName(e.series, 40), title: e.series,
-          onclick: ev => { ev.stopPropagation(); o.onToggleSeries && o.onToggleSeries(e.series); } }));
+        name.appendChild(nameSpans('legend-series', e.series, 40, e.series,
+          ev => { ev.stopPropagation(); o.onToggleSeries && o.onToggleSeries(e.series); }));
       }
       const value = h('span', { class: 'legend-value' });
       const actions = h('span', { class: 'legend-actions' },
