@@ -10,3 +10,5 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 collect_ignore = ["setup.py", "pastalog/server/serve.py", "pastalog/__main__.py",
                   "pastalog/lasagne_addons"]
+# conftest files are plugins, not modules to search for doctests (they share a name)
+collect_ignore_glob = ["tests/conftest.py", "tests/*/conftest.py"]
