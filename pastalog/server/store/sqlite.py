@@ -40,8 +40,10 @@ from ...errors import BadRequest, DiskFull, StorageError
 from . import codec
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
                    series_cap_error, sqlite_path)
-from .pyramid import (FIELDS, LEVELS_ABOVE, PYRAMID_AFTER, aggregate, bucket_level,
-                      merge_levels, pyramid_cells, pyramid_level)
+from .rows import (columns as _columns, decode_rows, describe_times, parse_cursor as
+                   _parse_cursor, raw_page, series_dict as _series_dict)
+from .pyramid import (FIELDS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate,
+                      bucket_level, merge_levels, pyramid_cells, pyramid_level)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -86,31 +88,9 @@ _MIGRATIONS = {
               key INTEGER PRIMARY KEY, tag INTEGER NOT NULL, time INTEGER NOT NULL);""",
 }
 
-_INSERT_AGG = """
-INSERT INTO agg(series_id, level, cell, count, nans, vmin, vmax, first, last,
-                fstep, lstep, vsum, t0, t1)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
+_INSERT_AGG = agg_insert_sql("?")
+_UPSERT_AGG = agg_insert_sql("?", merge=True)
 
-_UPSERT_AGG = """
-INSERT INTO agg(series_id, level, cell, count, nans, vmin, vmax, first, last,
-                fstep, lstep, vsum, t0, t1)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(series_id, level, cell) DO UPDATE SET
-    count = count + excluded.count,
-    nans = nans + excluded.nans,
-    vmin = CASE WHEN vmin IS NULL THEN excluded.vmin
-                WHEN excluded.vmin IS NULL THEN vmin ELSE min(vmin, excluded.vmin) END,
-    vmax = CASE WHEN vmax IS NULL THEN excluded.vmax
-                WHEN excluded.vmax IS NULL THEN vmax ELSE max(vmax, excluded.vmax) END,
-    first = CASE WHEN excluded.fstep < fstep THEN excluded.first ELSE first END,
-    fstep = min(fstep, excluded.fstep),
-    last = CASE WHEN excluded.lstep >= lstep THEN excluded.last ELSE last END,
-    lstep = max(lstep, excluded.lstep),
-    vsum = vsum + excluded.vsum,
-    t0 = min(t0, excluded.t0),
-    t1 = max(t1, excluded.t1)
-"""
 
 def _translate(exc):
     """Turn a sqlite3/OS error from a write into a ``StorageError``."""
@@ -244,23 +224,7 @@ class SQLiteStore(Store):
     # -- writing points ----------------------------------------------------------
 
     def write_points(self, series, batch_id=None):
-        """Store a batch of points atomically.
-
-        Parameters
-        ----------
-        series : list of (model, name, steps, values, times)
-            ``steps`` may be ``None`` (continue the series from its last step + 1);
-            ``times`` may be ``None`` (now). Arrays or sequences of equal length.
-        batch_id : str, optional
-            A batch stored before under the same id is not stored again.
-
-        Returns
-        -------
-        dict
-            ``{"points": n, "duplicate": bool, "series": [(model, name, steps,
-            values, times, stats), ...]}`` where ``stats`` is the series' row after
-            the write, for the live hub.
-        """
+        """Store a batch of points atomically (see ``Store.write_points``)."""
         return self._transaction(self._write_points, series, batch_id)
 
     @staticmethod
@@ -391,13 +355,7 @@ class SQLiteStore(Store):
             hi = lo + CHUNK_POINTS
             self._insert_chunk(conn, sid, steps[lo:hi], values[lo:hi], times[lo:hi])
 
-    @staticmethod
-    def _decode_rows(rows):
-        if not rows:
-            return np.empty(0, np.int64), np.empty(0), np.empty(0)
-        return (np.concatenate([codec.decode_steps(r[0]) for r in rows]),
-                np.concatenate([codec.decode_floats(r[1]) for r in rows]),
-                np.concatenate([codec.decode_times(r[2]) for r in rows]))
+    _decode_rows = staticmethod(decode_rows)
 
     def _build_pyramid(self, conn, sid, span, count):
         level = pyramid_level(span, count)
@@ -635,11 +593,7 @@ class SQLiteStore(Store):
                 out[mid]["images"].append({"name": name, "count": count, "first_step": first,
                                            "last_step": last, "last_time": when,
                                            "last_sha": sha})
-        for model in out.values():
-            times = [s["last_time"] for s in model["series"] + model["images"]
-                     if s["last_time"] is not None]
-            model["last_time"] = max(times + [model["last_time"]])
-        return sorted(out.values(), key=lambda m: m["name"])
+        return describe_times(out)
 
     @staticmethod
     def _series_range(conn, model, name, x0, x1):
@@ -690,38 +644,7 @@ class SQLiteStore(Store):
         rows = conn.execute(
             "SELECT id, step_min, steps, vals, times FROM chunks WHERE series_id=? "
             "AND step_min<=? AND step_max>=? ORDER BY step_min, id", (sid, x1, x0))
-        parts = []
-        final_below = None   # every point below this step has been read
-        for cid, step_min, *blobs in rows:
-            # unread chunks start at step_min or later: what is below it is final
-            if parts and sum(int((p[2] < step_min).sum()) for p in parts) > limit + skip:
-                final_below = step_min
-                break
-            steps, values, times = self._decode_rows([blobs])
-            keep = (steps >= x0) & (steps <= x1)
-            parts.append((np.full(int(keep.sum()), cid), np.flatnonzero(keep), steps[keep],
-                          values[keep], times[keep]))
-        ids, pos, steps, values, times = (np.concatenate([p[k] for p in parts])
-                                          if parts else np.empty(0) for k in range(5))
-        order = np.lexsort((pos, ids, steps))   # by step; ties in arrival order
-        steps = steps[order].astype(np.int64)
-        values, times = values[order].astype(np.float64), times[order].astype(np.float64)
-        if final_below is not None:
-            cut = np.searchsorted(steps, final_below, "left")
-            steps, values, times = steps[:cut], values[:cut], times[:cut]
-        if skip and len(steps) and steps[0] == x0:
-            same = int(np.searchsorted(steps, x0, "right"))
-            drop = min(skip, same)
-            steps, values, times = steps[drop:], values[drop:], times[drop:]
-        more = len(steps) > limit or final_below is not None
-        steps, values, times = steps[:limit], values[:limit], times[:limit]
-        cursor = None
-        if more and len(steps):
-            last = int(steps[-1])
-            taken = int(len(steps) - np.searchsorted(steps, last, "left"))
-            cursor = f"{last}:{taken + (skip if last == x0 else 0)}"
-        return {"steps": steps, "values": values, "times": times, "seq": count,
-                "next": cursor}
+        return raw_page(rows, x0, x1, limit, skip, count)
 
     def read_buckets(self, model, name, buckets, x0=None, x1=None):
         """Aggregates for a chart of ``buckets`` buckets over ``[x0, x1]``, or ``None``.
@@ -783,36 +706,3 @@ class SQLiteStore(Store):
     def check(self):
         """Run SQLite's integrity check; returns ``"ok"`` or the problems found."""
         return "; ".join(r[0] for r in self._r.execute("PRAGMA integrity_check").fetchall())
-
-
-def _parse_cursor(after):
-    """``(step, skip)`` from a ``next`` cursor (``"step:points already read at it"``)."""
-    if after is None:
-        return None, 0
-    step, _, skip = str(after).partition(":")
-    try:
-        step, skip = int(step), int(skip)
-    except ValueError:
-        raise BadRequest(f"'after' must be a cursor from a 'next' field, got {after!r}") \
-            from None
-    if skip < 0:
-        raise BadRequest(f"'after' must be a cursor from a 'next' field, got {after!r}")
-    return step, skip
-
-
-def _series_dict(row):
-    name, count, smin, smax, last_step, last_value, last_time = row
-    return {"name": name, "count": count, "first_step": smin, "last_step": smax,
-            "last_value": float("nan") if last_value is None and count else last_value,
-            "last_time": last_time}
-
-
-def _columns(rows):
-    if not rows:
-        return {name: np.empty(0) for name in FIELDS}
-    out = {}
-    for name, col in zip(FIELDS, zip(*rows)):
-        # float64 turns SQL NULL (None) into NaN, which is what NULL means here.
-        kind = np.int64 if name in ("cell", "count", "nans", "fstep", "lstep") else np.float64
-        out[name] = np.array(col, dtype=kind)
-    return out
