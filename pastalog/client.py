@@ -1,7 +1,7 @@
 """The client: ``Log(server, model_name).write(series, value)``.
 
-``write`` appends to columnar arrays in memory and returns (well under a
-microsecond); one daemon thread batches them every ``flush_interval`` seconds (or
+``write`` appends to columnar arrays in memory and returns (1.91 µs median in
+benchmarks/RESULTS.md); one daemon thread batches them every ``flush_interval`` seconds (or
 sooner, at ``batch_points`` points) and posts them to the server over one
 keep-alive connection. A slow, dead or restarting server never blocks or raises
 into the training loop: batches wait in memory, past ``max_memory_points`` in a
@@ -45,6 +45,7 @@ import uuid
 import weakref
 from array import array
 from collections import deque
+from typing import Any, Literal
 
 from . import _spool
 from ._images import to_png
@@ -66,7 +67,7 @@ _DISK_FULL = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EF
                        if hasattr(errno, name))
 # What a header value cannot carry: control characters, line separators, lone surrogates.
 _BAD_TOKEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_LIVE = weakref.WeakSet()
+_LIVE: "weakref.WeakSet[Log]" = weakref.WeakSet()
 _now = time.time
 
 
@@ -306,7 +307,7 @@ class Log:
         Send sooner once this many points wait (default 10,000).
     max_memory_points : int
         Past this many unsent points, batches go to the spool file (default 1,000,000).
-    spool_dir : str or False, optional
+    spool_dir : str, path or False, optional
         Where to spool; default ``$PASTALOG_SPOOL`` or the user cache dir. ``False``
         keeps everything in memory, as does a directory that cannot be used (one
         warning says so).
@@ -347,9 +348,9 @@ class Log:
     def __init__(self, server: "int | str" = 8120, model_name: str = "model", *,
                  token: "str | None" = None, flush_interval: float = 0.05,
                  batch_points: int = 10_000, max_memory_points: int = 1_000_000,
-                 spool_dir: "str | bool | None" = None, close_timeout: float = 10.0,
+                 spool_dir: "str | os.PathLike[str] | Literal[False] | None" = None, close_timeout: float = 10.0,
                  request_timeout: float = 30.0, handle_signals: bool = True,
-                 transport=None) -> None:
+                 transport: Any = None) -> None:
         self.server = _server_url(server)
         self.model_name = check_name(model_name, "model name")
         self.flush_interval = float(flush_interval)
@@ -365,11 +366,11 @@ class Log:
                                                      timeout=self.request_timeout)
         if spool_dir is None:
             spool_dir = os.environ.get("PASTALOG_SPOOL") or default_spool_dir()
-        self._spool_dir = (os.path.join(spool_dir, _label(self.server))
-                           if spool_dir is not False else None)
-        self._series = {}
-        self._image_steps = {}
-        self._images = []
+        self._spool_dir = (None if spool_dir is False
+                           else os.path.join(os.fspath(spool_dir), _label(self.server)))
+        self._series: dict = {}
+        self._image_steps: dict = {}
+        self._images: list = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         # Reentrant: a signal handler may run while the main thread holds it in flush().
@@ -380,14 +381,14 @@ class Log:
         self.dropped = 0            # points the server refused as invalid
         self.sender_errors = 0      # unexpected errors the sender survived
         self.last_error = None
-        self._pending = deque()     # (path, body, content_type, n) in memory
+        self._pending: deque = deque()  # (path, body, content_type, n) in memory
         self._pending_points = 0
-        self._replay = deque()      # spool files to send, oldest first:
+        self._replay: deque = deque()   # spool files to send, oldest first:
                                     # [path, fd, records or None, ours?]
         self._spool = (_spool.Spool(self._spool_dir, self.model_name)
                        if self._spool_dir else None)
         self._problem = None        # the trouble of the current outage, if any
-        self._warned = set()        # what was said during it: each problem once
+        self._warned: set = set()   # what was said during it: each problem once
         self._spool_asked = 0       # spool-everything-now requests (signals) ...
         self._spool_done = 0        # ... and how many the sender has carried out
         self._closing = False
@@ -505,7 +506,7 @@ class Log:
         if self._accepted >= self._wake_at:
             self._wake.set()
 
-    def image(self, name: str, img, step: "int | None" = None) -> None:
+    def image(self, name: str, img: Any, step: "int | None" = None) -> None:
         """Log an image (array, PIL image, matplotlib Figure, PNG bytes or a path).
 
         Arrays are HxW, HxWx3 or HxWx4, uint8 or float in [0, 1]. ``step`` defaults
@@ -958,7 +959,7 @@ def _close_all():
         live.close()
 
 
-_previous_handlers = {}     # signal number -> what was installed before pastalog's handler
+_previous_handlers: dict = {}   # signal number -> what was installed before pastalog's handler
 _signals_installed = False
 
 
