@@ -160,6 +160,7 @@ export class ChartData {
     const ctl = new AbortController();
     line._viewCtl = ctl;
     line.viewPending = [];
+    line.viewPendingSteps = [sa, sb];
     try {
       const r = await api.getBuckets(line.model, line.series, n, sa, sb, ctl.signal);
       if (this.destroyed || ctl.signal.aborted) return;
@@ -206,7 +207,8 @@ export class ChartData {
     const pts = [];
     for (let i = 0; i < n; i++) pts.push([steps[i], values[i], times[i], seq - n + 1 + i]);
     if (line.viewPending) {
-      for (const p of pts) if (p[0] >= line.viewSteps?.[0] && p[0] <= line.viewSteps?.[1]) line.viewPending.push(p);
+      const [a, b] = line.viewPendingSteps;
+      for (const p of pts) if (p[0] >= a && p[0] <= b) line.viewPending.push(p);
     }
     if (!line.full || line.loading) { line.pending.push(...pts); return true; }
     const had = line.seq;

@@ -7,7 +7,7 @@ import { ChartData } from './chart-data.js';
 import { smoothBuckets } from './smoothing.js';
 import { m4Path, valuePath, candlePaths, drawMarkers } from './paths.js';
 import { withAlpha, cssVar } from './colors.js';
-import { fmtStepTicks, fmtAxisValue, fmtDuration, fmtX, shortName } from './format.js';
+import { fmtStepTicks, fmtValueTicks, fmtDuration, fmtX, shortName } from './format.js';
 import { h, debounce, perFrame } from './dom.js';
 import { installInteractions, cursorBind } from './interactions.js';
 import { buildToolbar } from './chart-toolbar.js';
@@ -313,7 +313,7 @@ export class Chart {
       x.values = (u, splits) => splits.map(fmtDuration);
     }
     const y = { stroke, grid, ticks, font, space: 28, size: 58,
-      values: (u, splits) => splits.map(v => (v == null ? '' : fmtAxisValue(v))) };
+      values: (u, splits) => fmtValueTicks(splits) };
     return [x, y];
   }
 

@@ -71,11 +71,20 @@ export function fmtStepShort(s, digits = 4) {
   return `${Number((s / 1e9).toPrecision(digits))}B`;
 }
 
-/** Compact axis label for a value. */
-export function fmtAxisValue(v) {
+/** Compact axis label for a value (`digits` significant digits). */
+export function fmtAxisValue(v, digits = 6) {
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(1);
-  return String(Number(v.toPrecision(6)));
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(Math.max(1, digits - 5));
+  return String(Number(v.toPrecision(digits)));
+}
+
+/** Labels for value ticks that tell adjacent ticks apart (more digits when needed). */
+export function fmtValueTicks(splits) {
+  for (let digits = 6; digits <= 16; digits++) {
+    const labels = splits.map(v => (v == null ? '' : fmtAxisValue(v, digits)));
+    if (labels.every((l, i) => i === 0 || l !== labels[i - 1] || splits[i] === splits[i - 1])) return labels;
+  }
+  return splits.map(v => (v == null ? '' : String(v)));
 }
 
 /**

@@ -46,6 +46,7 @@ export class Legend {
     this.sortByValue = false;
     this.match = null;
     this.title = h('span', { class: 'legend-title' });
+    this.focusEl = h('div', { class: 'legend-focus', 'aria-live': 'off' });
     this.sortBtn = h('button', { type: 'button', class: 'icon legend-sort', 'aria-pressed': 'false',
       title: 'while hovering, sort by value', text: 'sort ↓',
       onclick: () => { this.sortByValue = !this.sortByValue; this.sortBtn.setAttribute('aria-pressed', String(this.sortByValue)); this._order(); } });
@@ -61,13 +62,22 @@ export class Legend {
         'aria-label': 'search models', oninput: () => this._filter() });
     }
     this.list = h('ul', { class: 'legend' });
-    this.el = h('div', { class: 'legend-box' }, this.header, this.searchEl, this.list);
+    this.el = h('div', { class: 'legend-box' }, this.header, this.focusEl, this.searchEl, this.list);
     container.appendChild(this.el);
     this._header();
   }
 
   _header() {
     this.title.textContent = this.hover ? `at ${this.hover.label}` : 'latest';
+    // the line under the cursor is named here too: in a long list its row may be out of view
+    const f = this.hover && this.hover.focus != null ? this.rows.get(this.hover.focus) : null;
+    clear(this.focusEl);
+    if (f) {
+      const v = this.hover.values.get(f.entry.key);
+      this.focusEl.append(nameSpans('legend-focus-name', this.o.showModel ? f.entry.model : f.entry.series, 40, f.entry.label),
+        h('span', { class: 'legend-focus-value', text: f.value.textContent }));
+      if (!v) this.focusEl.lastChild.textContent = '';
+    }
   }
 
   /** entries: [{key, model, series, label, color, dash, show, latest, latestStep}] */
@@ -132,12 +142,12 @@ export class Legend {
   setHover(hover) {
     const was = !!this.hover;
     this.hover = hover;
-    this._header();
     this._values();
+    this._header();
     for (const r of this.rows.values()) {
       const f = hover && hover.focus;
-      r.li.classList.toggle('emph', !!f && f === r.entry.key);
-      r.li.classList.toggle('dim', !!f && f !== r.entry.key);
+      r.li.classList.toggle('emph', f != null && f === r.entry.key);
+      r.li.classList.toggle('dim', f != null && f !== r.entry.key);
     }
     if (this.sortByValue || was !== !!hover) this._order();
   }
