@@ -8,8 +8,9 @@ lowest/highest step, ties going to the first/last point to arrive.
 """
 import numpy as np
 
-__all__ = ["FIELDS", "LEVELS_ABOVE", "PYRAMID_AFTER", "aggregate", "bucket_level",
-           "merge_levels", "pyramid_cells", "pyramid_level"]
+__all__ = ["AGG_COLUMNS", "FIELDS", "LEVELS_ABOVE", "PYRAMID_AFTER", "aggregate",
+           "agg_insert_sql", "bucket_level", "merge_levels", "pyramid_cells",
+           "pyramid_level"]
 
 #: A series gets a pyramid once it holds more than this many points.
 PYRAMID_AFTER = 16384
@@ -19,6 +20,54 @@ LEVELS_ABOVE = 20
 
 FIELDS = ("cell", "count", "nans", "vmin", "vmax", "first", "last",
           "fstep", "lstep", "vsum", "t0", "t1")
+#: The columns of a store's ``agg`` table, in the order its rows are written.
+AGG_COLUMNS = ("series_id", "level") + FIELDS
+
+#: Merging an aggregate into the cell a store already holds: the rules of the module
+#: docstring as SQL. CASE expressions only (no min()/max()/LEAST()/GREATEST()), so that
+#: SQLite and PostgreSQL run the same text. SQL NULL stands for "no value" (NaN).
+_MERGE = """
+ON CONFLICT(series_id, level, cell) DO UPDATE SET
+    count = agg.count + excluded.count,
+    nans = agg.nans + excluded.nans,
+    vmin = CASE WHEN agg.vmin IS NULL OR excluded.vmin < agg.vmin
+                THEN excluded.vmin ELSE agg.vmin END,
+    vmax = CASE WHEN agg.vmax IS NULL OR excluded.vmax > agg.vmax
+                THEN excluded.vmax ELSE agg.vmax END,
+    first = CASE WHEN excluded.fstep < agg.fstep THEN excluded.first ELSE agg.first END,
+    fstep = CASE WHEN excluded.fstep < agg.fstep THEN excluded.fstep ELSE agg.fstep END,
+    last = CASE WHEN excluded.lstep >= agg.lstep THEN excluded.last ELSE agg.last END,
+    lstep = CASE WHEN excluded.lstep >= agg.lstep THEN excluded.lstep ELSE agg.lstep END,
+    vsum = agg.vsum + excluded.vsum,
+    t0 = CASE WHEN excluded.t0 < agg.t0 THEN excluded.t0 ELSE agg.t0 END,
+    t1 = CASE WHEN excluded.t1 > agg.t1 THEN excluded.t1 ELSE agg.t1 END
+"""
+
+
+def agg_insert_sql(marker="?", rows=1, merge=False):
+    """The statement that writes ``rows`` aggregate rows into a store's ``agg`` table.
+
+    Parameters
+    ----------
+    marker : str
+        The driver's placeholder: ``"?"`` (sqlite3) or ``"%s"`` (psycopg).
+    rows : int
+        Rows in one statement (a multi-row ``VALUES``).
+    merge : bool
+        Merge each row into a cell that exists already (the rules above); without it,
+        a plain ``INSERT`` for cells that cannot exist yet.
+
+    Examples
+    --------
+    >>> agg_insert_sql("%s", rows=2).count("%s")
+    28
+    >>> "ON CONFLICT" in agg_insert_sql(merge=True)
+    True
+    """
+    one = "(" + ", ".join([marker] * len(AGG_COLUMNS)) + ")"
+    sql = (f"INSERT INTO agg({', '.join(AGG_COLUMNS)}) VALUES "
+           + ", ".join([one] * rows))
+    return sql + _MERGE if merge else sql
 
 
 def aggregate(steps, values, times, level):

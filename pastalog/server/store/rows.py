@@ -1,0 +1,108 @@
+"""What every SQL backend does with the rows it reads, written once.
+
+A backend selects rows (chunks of packed points, aggregate cells, series rows); these
+functions turn them into answers: a page of raw points with its ``next`` cursor, the
+aggregate columns, a series' description.
+"""
+import numpy as np
+
+from ...errors import BadRequest
+from . import codec
+from .pyramid import FIELDS
+
+__all__ = ["columns", "decode_rows", "describe_times", "parse_cursor", "raw_page",
+           "series_dict"]
+
+
+def decode_rows(rows):
+    """``(steps, values, times)`` of chunk rows ``(steps, vals, times)``, concatenated."""
+    if not rows:
+        return np.empty(0, np.int64), np.empty(0), np.empty(0)
+    return (np.concatenate([codec.decode_steps(r[0]) for r in rows]),
+            np.concatenate([codec.decode_floats(r[1]) for r in rows]),
+            np.concatenate([codec.decode_times(r[2]) for r in rows]))
+
+
+def raw_page(rows, x0, x1, limit, skip, count):
+    """A page of raw points from chunk rows ``(id, step_min, steps, vals, times)``.
+
+    ``rows`` come ordered by ``(step_min, id)`` (ids grow in arrival order) and are
+    read only as far as the page needs. Points are in step order, ties in arrival
+    order; ``skip`` points at step ``x0`` were read by the previous page.
+    """
+    parts = []
+    final_below = None   # every point below this step has been read
+    for cid, step_min, *blobs in rows:
+        # unread chunks start at step_min or later: what is below it is final
+        if parts and sum(int((p[2] < step_min).sum()) for p in parts) > limit + skip:
+            final_below = step_min
+            break
+        steps, values, times = decode_rows([blobs])
+        keep = (steps >= x0) & (steps <= x1)
+        parts.append((np.full(int(keep.sum()), cid), np.flatnonzero(keep), steps[keep],
+                      values[keep], times[keep]))
+    ids, pos, steps, values, times = (np.concatenate([p[k] for p in parts])
+                                      if parts else np.empty(0) for k in range(5))
+    order = np.lexsort((pos, ids, steps))   # by step; ties in arrival order
+    steps = steps[order].astype(np.int64)
+    values, times = values[order].astype(np.float64), times[order].astype(np.float64)
+    if final_below is not None:
+        cut = np.searchsorted(steps, final_below, "left")
+        steps, values, times = steps[:cut], values[:cut], times[:cut]
+    if skip and len(steps) and steps[0] == x0:
+        same = int(np.searchsorted(steps, x0, "right"))
+        drop = min(skip, same)
+        steps, values, times = steps[drop:], values[drop:], times[drop:]
+    more = len(steps) > limit or final_below is not None
+    steps, values, times = steps[:limit], values[:limit], times[:limit]
+    cursor = None
+    if more and len(steps):
+        last = int(steps[-1])
+        taken = int(len(steps) - np.searchsorted(steps, last, "left"))
+        cursor = f"{last}:{taken + (skip if last == x0 else 0)}"
+    return {"steps": steps, "values": values, "times": times, "seq": count,
+            "next": cursor}
+
+
+def describe_times(out):
+    """Models (a dict by id) sorted by name, each with the latest time of its records."""
+    for model in out.values():
+        times = [s["last_time"] for s in model["series"] + model["images"]
+                 if s["last_time"] is not None]
+        model["last_time"] = max(times + [model["last_time"]])
+    return sorted(out.values(), key=lambda m: m["name"])
+
+
+def parse_cursor(after):
+    """``(step, skip)`` from a ``next`` cursor (``"step:points already read at it"``)."""
+    if after is None:
+        return None, 0
+    step, _, skip = str(after).partition(":")
+    try:
+        step, skip = int(step), int(skip)
+    except ValueError:
+        raise BadRequest(f"'after' must be a cursor from a 'next' field, got {after!r}") \
+            from None
+    if skip < 0:
+        raise BadRequest(f"'after' must be a cursor from a 'next' field, got {after!r}")
+    return step, skip
+
+
+def series_dict(row):
+    """A series row ``(name, count, min, max, last step, last value, last time)`` as a dict."""
+    name, count, smin, smax, last_step, last_value, last_time = row
+    return {"name": name, "count": count, "first_step": smin, "last_step": smax,
+            "last_value": float("nan") if last_value is None and count else last_value,
+            "last_time": last_time}
+
+
+def columns(rows):
+    """Aggregate rows (``FIELDS``) as arrays; SQL NULL becomes NaN."""
+    if not rows:
+        return {name: np.empty(0) for name in FIELDS}
+    out = {}
+    for name, col in zip(FIELDS, zip(*rows)):
+        # float64 turns SQL NULL (None) into NaN, which is what NULL means here.
+        kind = np.int64 if name in ("cell", "count", "nans", "fstep", "lstep") else np.float64
+        out[name] = np.array(col, dtype=kind)
+    return out
