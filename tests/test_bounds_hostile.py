@@ -39,7 +39,14 @@ class Watch(threading.Thread):
         self.srv, self.stop = srv, threading.Event()
         self.peak_kib, self.lat_ms, self.failed = 0, [], 0
 
+    def cpu_seconds(self):
+        with open(f"/proc/{self.srv.proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def run(self):
+        self.started, self.cpu0 = time.monotonic(), self.cpu_seconds()
+        self.load0 = os.getloadavg()[0]
         while not self.stop.is_set():
             self.peak_kib = max(self.peak_kib, rss_kib(self.srv.proc.pid))
             t = time.monotonic()
@@ -56,13 +63,17 @@ class Watch(threading.Thread):
             self.lat_ms.append(took if ok else max(took, 5000.0))
             self.failed += not ok
             self.stop.wait(0.05)
+        self.cpu_pct = 100 * (self.cpu_seconds() - self.cpu0) / (time.monotonic() - self.started)
+        self.load1 = os.getloadavg()[0]
 
     def figures(self):
         lat = sorted(self.lat_ms)
         return {"peak_rss_mb": round(self.peak_kib / 1024, 1),
                 "healthz_p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
                 "healthz_max_ms": round(lat[-1], 1), "healthz_probes": len(lat),
-                "healthz_failed": self.failed}
+                "healthz_failed": self.failed, "server_cpu_pct": round(self.cpu_pct),
+                "machine_load": round(max(self.load0, self.load1), 1),
+                "cpus": os.cpu_count()}
 
 
 def record(item, what, figures, **extra):

@@ -151,3 +151,17 @@ def test_a_batch_header_nested_deeply_is_a_value_error_not_a_recursion_error():
     body = MAGIC + len(header).to_bytes(4, "little") + header
     with pytest.raises(ValueError, match="nested"):
         decode_batch(body)
+
+
+def test_original_import_streams_big_csv_files_in_bounded_memory(tmp_path):
+    n = 3_000_000
+    root = tmp_path / "old"
+    db = original_db(root, {"m": {"big": {"indices": "database/i.csv",
+                                          "values": "database/v.csv"}}})
+    (root / "database" / "i.csv").write_bytes(b"undefined," * n)
+    (root / "database" / "v.csv").write_bytes(b"0.5," * n)
+    rc, err, out, maxrss_kib = measured_cli("import", db, "--data", tmp_path / "d")
+    assert rc == 0 and f"imported {n:,} points" in out, err
+    assert maxrss_kib < 200 * 1024, f"import peaked at {maxrss_kib / 1024:.0f} MB"
+    again = cli("import", db, "--data", tmp_path / "d")
+    assert "imported 0 points" in again.stdout          # the same file stored once

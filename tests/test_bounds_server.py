@@ -319,3 +319,31 @@ def test_a_deeply_nested_batch_header_is_a_400(server):
                                  {"Content-Type": CONTENT_TYPE})
     assert status == 400 and "nested" in got["error"], got
     assert "Traceback" not in server.log()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ulimit -n via sh")
+def test_connections_waiting_for_the_body_budget_are_shed_too(tmp_path):
+    wrapper = tmp_path / "python-256"
+    wrapper.write_text(f'#!/bin/sh\nulimit -n 256\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    srv = ServerProcess(tmp_path / "data", python=str(wrapper),
+                        extra_args=["--max-inflight-mb", "8", "--max-body-mb", "8"]).start()
+    head = (b"POST /data HTTP/1.1\r\n" + host(srv) + b"Content-Type: application/json\r\n"
+            b"Content-Length: 8000000\r\n\r\n")
+    socks = []
+    try:
+        first = connect(srv)
+        first.sendall(head + b" " * 1000)              # holds the whole budget, stalls
+        socks.append(first)
+        time.sleep(0.2)
+        for _ in range(300):                           # each waits for the budget
+            sock = connect(srv)
+            sock.sendall(head)
+            socks.append(sock)
+        time.sleep(0.5)
+        took = healthz_ms(srv, timeout=5)
+        assert took < 1000, f"/healthz took {took:.0f} ms"
+    finally:
+        for s in socks:
+            s.close()
+        srv.stop()

@@ -264,20 +264,35 @@ def _csv_path(base, files, key):
     return full
 
 
-def _read_series_csv(base, files):
-    """Steps and values texts of one series, as two lists of str (bounded cells)."""
-    return (list(_read_csv_cells(_csv_path(base, files, "indices"))),
-            list(_read_csv_cells(_csv_path(base, files, "values"))))
+class _CsvPair:
+    """Both CSV files of one series, opened (so that a missing one skips the series
+    before anything is written), read as a stream of (step text, value text)."""
+
+    def __init__(self, base, files):
+        self.steps = _csv_path(base, files, "indices")
+        self.values = _csv_path(base, files, "values")
+        for name in (self.steps, self.values):
+            with open(name, "rb"):
+                pass
+        self.extra = None  # (which file, how many more cells) when their lengths differ
+
+    def __iter__(self):
+        steps, values = _read_csv_cells(self.steps), _read_csv_cells(self.values)
+        yield from zip(steps, values)
+        more_steps, more_values = sum(1 for _ in steps), sum(1 for _ in values)
+        if more_steps or more_values:
+            self.extra = ("steps", more_steps) if more_steps else ("values", more_values)
 
 
-def _parse_original(steps_raw, values_raw, bad):
-    """int64 steps and float64 values; entries with a bad step or value counted in ``bad``.
+def _parse_original(pairs, bad, piece=_PIECE * 10):
+    """Pieces of int64 steps and float64 values from (step text, value text) pairs.
 
-    A missing step (``undefined``) continues from the previous one. ``bad`` is a dict
-    with ``"count"`` and ``"first"`` (the first bad step's text).
+    A missing step (``undefined``) continues from the previous one. Entries with a step
+    that is not an integer within ±MAX_STEP, or a value that is not a number, are
+    counted in ``bad`` (a dict with ``"count"`` and ``"first"``, the first one's text).
     """
     steps, values, prev = array("q"), array("d"), -1
-    for s_text, v_text in zip(steps_raw, values_raw):
+    for s_text, v_text in pairs:
         step = prev + 1 if s_text in ("undefined", "", "null") else _integer(s_text)
         value = math.nan if v_text in ("undefined", "", "null") else _number(v_text)
         if step is None or value is None or not check_step_range(step):
@@ -288,11 +303,15 @@ def _parse_original(steps_raw, values_raw, bad):
         prev = step
         steps.append(step)
         values.append(value)
-    return np.frombuffer(steps, np.int64), np.frombuffer(values, np.float64)
+        if len(steps) >= piece:
+            yield np.frombuffer(steps, np.int64), np.frombuffer(values, np.float64)
+            steps, values = array("q"), array("d")
+    if steps:
+        yield np.frombuffer(steps, np.int64), np.frombuffer(values, np.float64)
 
 
 def _import_original(store, path):
-    """The node.js pastalog's database.json and its CSV files."""
+    """The node.js pastalog's database.json and its CSV files, streamed in pieces."""
     if os.path.getsize(path) > MAX_INDEX:
         raise ImportFileError(f"{path}: larger than {MAX_INDEX >> 20} MiB: neither a "
                               "pastalog export nor the original pastalog's database.json")
@@ -318,28 +337,36 @@ def _import_original(store, path):
         try:
             check_name(model, "model name")
             check_name(name)
-            steps_raw, values_raw = _read_series_csv(base, files)
+            pairs = _CsvPair(base, files)
         except (OSError, KeyError, TypeError, ValueError, InvalidName) as exc:
             counts["skipped"] += 1
             log.warning("pastalog: %s: series %r of model %r skipped: %s", path, name, model,
                         getattr(exc, "strerror", None) or exc)
             continue
-        if len(steps_raw) != len(values_raw):
-            log.warning("pastalog: %s: series %r of model %r has %d steps but %d values; "
-                        "kept the first %d", path, name, model, len(steps_raw),
-                        len(values_raw), min(len(steps_raw), len(values_raw)))
-        before = bad["count"]
-        steps, values = _parse_original(steps_raw, values_raw, bad)
-        del steps_raw, values_raw
+        before, kept = bad["count"], 0
+        try:
+            for k, (steps, values) in enumerate(_parse_original(pairs, bad)):
+                # The same file imported twice is stored once: a piece's batch id is its
+                # content.
+                digest = hashlib.sha256(f"{model}\0{name}\0{k}\0".encode() + steps.tobytes()
+                                        + values.tobytes()).hexdigest()[:40]
+                result = store.write_points(
+                    [(model, name, steps, values, np.full(len(steps), when))],
+                    batch_id=f"import:node:{digest}")
+                counts["points"] += result["points"]
+                kept += len(steps)
+        except (OSError, ValueError) as exc:
+            counts["skipped"] += 1
+            log.warning("pastalog: %s: series %r of model %r stopped after %d points: %s",
+                        path, name, model, kept, getattr(exc, "strerror", None) or exc)
+        if pairs.extra:
+            log.warning("pastalog: %s: series %r of model %r has %d more %s than %s; kept "
+                        "the first %d entries", path, name, model, pairs.extra[1],
+                        pairs.extra[0], "values" if pairs.extra[0] == "steps" else "steps",
+                        kept + bad["count"] - before)
         if bad["count"] > before:
             counts["skipped"] += bad["count"] - before
             bad.setdefault("where", (name, model))
-        # The same series imported twice is stored once: its batch id is its content.
-        digest = hashlib.sha256(f"{model}\0{name}\0".encode() + steps.tobytes()
-                                + values.tobytes()).hexdigest()[:40]
-        result = store.write_points([(model, name, steps, values, np.full(len(steps), when))],
-                                    batch_id=f"import:node:{digest}")
-        counts["points"] += result["points"]
         bar.update(i + 1)
     bar.finish()
     if bad["count"]:
