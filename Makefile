@@ -1,12 +1,12 @@
 PYTHON ?= python3
 STAMPS := .cache/stamps
 
-.PHONY: test dev chromium clean
+.PHONY: test dev chromium postgresql clean
 
 # Everything the tests need, then the tests: the main suite (server, client, browser,
 # the package's doctests, mypy on the public API), then the Theano/Lasagne add-ons in
 # their own virtualenv.
-test: dev chromium
+test: dev chromium postgresql
 	$(PYTHON) -m pytest -q --doctest-modules tests pastalog
 	$(MAKE) test-legacy LEGACY_SERVER_PYTHON="$$(command -v $(PYTHON))"
 
@@ -16,13 +16,18 @@ dev: $(STAMPS)/dev
 $(STAMPS)/dev: pyproject.toml setup.py
 	$(PYTHON) -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(PYTHON) -m pip install -q --disable-pip-version-check torch==2.13.0 \
-		-e '.[dev,torch,lightning,keras,transformers]'
+		-e '.[dev,torch,lightning,keras,transformers,postgresql]'
 	$(PYTHON) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	@mkdir -p $(STAMPS) && touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own download cannot work here).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
+
+# The PostgreSQL store's tests run their own throwaway cluster (tests/pg_cluster.py)
+# with Debian's server binaries.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
 
 include mk/legacy.mk
 include mk/stress.mk

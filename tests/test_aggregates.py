@@ -200,10 +200,9 @@ def check_http_answer(doc, points, buckets, x0, x1):
 def has_pyramid(store):
     """Whether the store keeps aggregates for the series (an internal look, so that
     these tests know they cover both the pyramid and the raw-scan path)."""
-    import sqlite3
+    from store_helpers import sql
 
-    with sqlite3.connect(store.path) as conn:
-        return conn.execute("SELECT count(*) FROM agg").fetchone()[0] > 0
+    return sql(store, "SELECT count(*) FROM agg")[0][0] > 0
 
 
 # -- through Store ----------------------------------------------------------------------
@@ -213,9 +212,9 @@ def has_pyramid(store):
     (2, PYRAMID_SIZE, 3, True),     # negative steps, big batches
     (3, 3_000, 5, False),           # no pyramid: every query scans the raw points
 ])
-def test_store_buckets_equal_a_scan(tmp_path, seed, total, n_batches, negative):
+def test_store_buckets_equal_a_scan(store_location, seed, total, n_batches, negative):
     batches = make_batches(seed, total, n_batches, negative=negative)
-    store = Store(tmp_path / "data")
+    store = Store(store_location)
     try:
         for steps, values, times in batches:
             store.write_points([("m", "s", steps, values, times)])
@@ -234,10 +233,10 @@ def test_store_buckets_equal_a_scan(tmp_path, seed, total, n_batches, negative):
         store.close()
 
 
-def test_store_many_small_batches_then_pyramid(tmp_path):
+def test_store_many_small_batches_then_pyramid(store_location):
     """Small writes (merged chunks) cross the pyramid threshold one batch at a time."""
     rnd = random.Random(11)
-    store = Store(tmp_path / "data")
+    store = Store(store_location)
     points = []
     try:
         step = 0
@@ -259,11 +258,11 @@ def test_store_many_small_batches_then_pyramid(tmp_path):
         store.close()
 
 
-def test_store_far_steps_after_the_pyramid(tmp_path):
+def test_store_far_steps_after_the_pyramid(store_location):
     """Steps far beyond the range the pyramid was sized for: the coarse levels that are
     merged on read, and buckets holding both old and new points."""
     rnd = random.Random(21)
-    store = Store(tmp_path / "data")
+    store = Store(store_location)
     try:
         batches = [(list(range(20_000)), [random_value(rnd) for _ in range(20_000)],
                     [1.7e9 + i for i in range(20_000)])]
@@ -282,9 +281,9 @@ def test_store_far_steps_after_the_pyramid(tmp_path):
         store.close()
 
 
-def test_store_duplicate_steps_ties_across_batches(tmp_path):
+def test_store_duplicate_steps_ties_across_batches(store_location):
     """first/last on a tie: the first/last point to arrive, whichever batch it came in."""
-    store = Store(tmp_path / "data")
+    store = Store(store_location)
     try:
         base = list(range(20_000))
         store.write_points([("m", "s", base, [0.0] * len(base), [1.0] * len(base))])

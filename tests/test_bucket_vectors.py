@@ -30,8 +30,8 @@ def same(a, b):
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
-def test_store_follows_vector(tmp_path, vector):
-    store = Store(tmp_path)
+def test_store_follows_vector(store_location, vector):
+    store = Store(store_location)
     try:
         # one write per point: the arrival order is the vector's order, across batches
         for step, value, when in vector["points"]:

@@ -6,8 +6,8 @@ from fault_helpers import RawWebSocket
 from pastalog.server.store import Store
 
 
-def test_store_answers_carry_the_snapshot_seq(tmp_path):
-    with Store(tmp_path) as store:
+def test_store_answers_carry_the_snapshot_seq(store_location):
+    with Store(store_location) as store:
         store.write_points([("m", "s", [0, 1, 2], [1.0, 2.0, 3.0], None)])
         written = store.write_points([("m", "s", [5, 3], [5.0, 4.0], None)])["series"]
         assert written[0][5]["seq"] == 5

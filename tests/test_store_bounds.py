@@ -5,6 +5,9 @@ import numpy as np
 import pytest
 import webtest
 
+from store_helpers import sql
+
+from pastalog.errors import StorageError
 from pastalog.server.app import make_app
 from pastalog.server.store import Store
 from pastalog.server.store import base as store_base
@@ -21,9 +24,9 @@ def pages(store, *args, limit, **kw):
             return got
 
 
-def test_raw_reads_come_in_pages_that_join_exactly(tmp_path):
+def test_raw_reads_come_in_pages_that_join_exactly(store_location):
     rng = np.random.default_rng(1)
-    with Store(tmp_path) as store:
+    with Store(store_location) as store:
         for k in range(30):   # in order, out of order, and many points at one step
             n = int(rng.integers(1, 3000))
             steps = (np.arange(k * 500, k * 500 + n) if k % 3 == 0
@@ -39,8 +42,8 @@ def test_raw_reads_come_in_pages_that_join_exactly(tmp_path):
                     assert np.array_equal(np.concatenate([p[key] for p in joined]), ref[key])
 
 
-def test_raw_reads_are_capped_by_default_over_http(tmp_path):
-    with Store(tmp_path) as store:
+def test_raw_reads_are_capped_by_default_over_http(store_location):
+    with Store(store_location) as store:
         store.write_points([("m", "s", None, np.zeros(store_base.RAW_LIMIT + 5), None)])
         app = webtest.TestApp(make_app(store))
         first = app.get("/api/v1/series?model=m&series=s").json
@@ -53,8 +56,8 @@ def test_raw_reads_are_capped_by_default_over_http(tmp_path):
         assert app.get("/api/v1/series?model=m&series=s&after=x", status=400).json["error"]
 
 
-def test_listing_is_paged_filtered_and_one_model_reads_one(tmp_path):
-    with Store(tmp_path) as store:
+def test_listing_is_paged_filtered_and_one_model_reads_one(store_location):
+    with Store(store_location) as store:
         store.write_points([(f"run{i:03d}", "loss", None, [1.0], None) for i in range(250)]
                            + [("Other_100%", "loss", None, [1.0], None)])
         app = webtest.TestApp(make_app(store))
@@ -75,8 +78,8 @@ def test_listing_is_paged_filtered_and_one_model_reads_one(tmp_path):
         assert one["name"] == "run007" and one["series"][0]["count"] == 1
 
 
-def test_healthz_counts_without_scanning_and_stays_right(tmp_path):
-    with Store(tmp_path) as store:
+def test_healthz_counts_without_scanning_and_stays_right(store_location):
+    with Store(store_location) as store:
         store.write_points([("a", "s", None, np.ones(10), None), ("b", "s", None, [1.0], None)])
         store.write_points([("a", "t", None, np.ones(5), None)], batch_id="x")
         store.write_points([("a", "t", None, np.ones(5), None)], batch_id="x")  # duplicate
@@ -85,12 +88,12 @@ def test_healthz_counts_without_scanning_and_stays_right(tmp_path):
         with pytest.raises(Exception):
             store.write_points([("a", "t", [0, 1], [1.0], None)])   # failed: no change
         assert store.total_points() == 6
-    with Store(tmp_path) as store:
+    with Store(store_location) as store:
         assert store.total_points() == 6
 
 
-def test_a_series_cap_refuses_new_series_with_403_and_keeps_what_is_stored(tmp_path):
-    with Store(tmp_path, max_series=3) as store:
+def test_a_series_cap_refuses_new_series_with_403_and_keeps_what_is_stored(store_location):
+    with Store(store_location, max_series=3) as store:
         app = webtest.TestApp(make_app(store))
         body = {"series": [{"model": "m", "name": f"s{i}", "values": [1.0]} for i in range(3)]}
         app.post_json("/api/v1/points", body)
@@ -122,10 +125,11 @@ def test_batch_ids_cost_about_half_what_they_did(tmp_path):
     assert per_id < 30   # a 64-bit key and 32-bit tag in B-tree pages about 70% full
 
 
-def test_batch_ids_that_share_a_key_are_told_apart(tmp_path, monkeypatch):
-    monkeypatch.setattr("pastalog.server.store.sqlite.batch_key",
-                        lambda bid: (42, len(bid) % 7))    # every id on one key
-    with Store(tmp_path) as store:
+def test_batch_ids_that_share_a_key_are_told_apart(store_location, monkeypatch):
+    for backend in ("sqlite", "postgres"):
+        monkeypatch.setattr(f"pastalog.server.store.{backend}.batch_key",
+                            lambda bid: (42, len(bid) % 7))    # every id on one key
+    with Store(store_location) as store:
         for bid in ("a", "bb", "cc", "bb", "cc", "a"):
             store.write_points([("m", "s", None, [1.0], None)], batch_id=bid)
         # "bb" and "cc" share "a"'s key but not its tag: each is kept in full, stored
@@ -150,10 +154,54 @@ def test_a_version_1_store_upgrades_in_place_and_remembers_its_batches(tmp_path)
             == ("2",)
 
 
-def test_a_newer_schema_is_refused_in_one_line(tmp_path):
-    with Store(tmp_path) as store:
-        path = store.path
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
-    with pytest.raises(Exception, match="schema version 99, newer than this pastalog"):
-        Store(tmp_path)
+def test_a_newer_schema_is_refused_in_one_line(store_location):
+    with Store(store_location) as store:
+        sql(store, "UPDATE meta SET value='99' WHERE key='schema_version'")
+    with pytest.raises(StorageError, match="schema version 99, newer than this pastalog") as err:
+        Store(store_location)
+    assert "\n" not in str(err.value)
+
+
+def test_writers_on_one_series_at_once_keep_it_exact(pg_url):
+    """Eight writers (as eight servers would: a pool of their own each) on the same
+    series and models, in different orders: no lost chunk or pyramid cell, no deadlock."""
+    import threading
+
+    stores = [Store(pg_url) for _ in range(8)]
+    rng = np.random.default_rng(3)
+    batches = [[(f"m{(k + j) % 3}", f"s{(k * j) % 4}", rng.integers(0, 40_000, 3000),
+                 rng.normal(size=3000), None) for j in range(3)] for k in range(8 * 6)]
+    errors = []
+
+    def work(k):
+        try:
+            for b in range(k, len(batches), 8):
+                stores[k].write_points(batches[b], batch_id=f"b{b}")
+                stores[(k + 1) % 8].write_points(batches[b], batch_id=f"b{b}")  # a retry
+        except Exception as exc:   # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors and not any(t.is_alive() for t in threads)
+    store = stores[0]
+    for model in ("m0", "m1", "m2"):
+        for name in ("s0", "s1", "s2", "s3"):
+            sent = [(s, v) for batch in batches for m, n, steps, values, _ in batch
+                    if (m, n) == (model, name) for s, v in zip(steps, values)]
+            got = store.read_series(model, name, limit=10**9)
+            if not sent:
+                assert got is None
+                continue
+            assert sorted(zip(got["steps"].tolist(), got["values"].tolist())) == sorted(sent)
+            assert got["seq"] == len(sent)
+            agg = store.read_buckets(model, name, 7)["agg"]   # the pyramid, merged
+            assert int(agg["count"].sum()) == len(sent)
+            assert float(np.nanmax(agg["vmax"])) == max(v for _, v in sent)
+    assert store.total_points() == sum(len(v) for b in batches for *_, v, _ in b)
+    assert store.check() == "ok"
+    for s in stores:
+        s.close()

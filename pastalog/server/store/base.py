@@ -4,7 +4,9 @@ A backend stores bytes and rows; the chunk codec (``codec``) and the aggregate r
 (``pyramid``) are shared by every backend. ``Store(location)`` opens the backend that
 ``location`` names (as ``pathlib.Path`` picks its flavour):
 
-- a directory path, or ``sqlite:///abs/path``: :class:`~.sqlite.SQLiteStore`.
+- a directory path, or ``sqlite:///abs/path``: :class:`~.sqlite.SQLiteStore`;
+- ``postgresql://user@host:port/db`` (or ``postgres://``):
+  :class:`~.postgres.PostgresStore`, one database shared by several servers.
 
 Sequence numbers: every stored point of a series has one, its order of arrival
 (1, 2, 3, ...). A series' ``seq`` is the sequence number of its last point, which is
@@ -236,8 +238,11 @@ def backend_for(location: Any) -> type:
     if scheme in ("", "sqlite", "file"):
         from .sqlite import SQLiteStore
         return SQLiteStore
+    if scheme in ("postgresql", "postgres"):
+        from .postgres import PostgresStore
+        return PostgresStore
     raise StorageError(f"unknown store {text.split('://')[0]!r}:// in {text!r}; use a "
-                       "directory path or sqlite:///path")
+                       "directory path, sqlite:///path or postgresql://user@host/db")
 
 
 def sqlite_path(location: Any) -> str:
