@@ -115,3 +115,19 @@ def test_narrow_window(page, server):
     assert width <= 420, f"page scrolls sideways: {width}px"
     page.screenshot("narrow")
     assert page.errors == []
+
+
+def test_csv_has_every_point_past_one_page_of_the_server(page, server, tmp_path):
+    n = 120_000                          # past the server's 100,000 points a page
+    post_points(server, "m1", "loss", range(n), [0.5] * n)
+    page.open()
+    page.wait_for("s.charts[0] && s.charts[0].lines[0].drawn")
+    p = page.page
+    p.locator(".legend-table").click()
+    with p.expect_download(timeout=30_000) as dl:
+        p.locator("dialog .table-csv").click()
+    path = tmp_path / "all.csv"
+    dl.value.save_as(path)
+    lines = path.read_text().splitlines()
+    assert len(lines) == n + 1 and lines[-1].startswith(f"{n - 1},0.5,")
+    assert page.errors == []
