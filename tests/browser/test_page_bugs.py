@@ -162,6 +162,12 @@ def test_scale_fixes_only_the_fields_changed_and_takes_dates_in_wall_mode(page, 
     p.locator(".tb-apply").click()
     s = page.wait_for("s.charts[0].y[1] === 5")
     assert s["charts"][0]["y"][0] < 1
+    # the half-fixed y range survives a reload (it is in the URL)
+    time.sleep(0.3)
+    p.reload()
+    s = page.wait_for("s.charts[0] && s.charts[0].lines[0] && s.charts[0].lines[0].drawn && s.charts[0].y[1] === 5")
+    assert s["charts"][0]["state"]["y"] == [None, 5] and s["charts"][0]["y"][0] < 1
+    p.locator(".tb-scale-btn").click()
     # wall time: the x fields show and take dates
     p.locator(".tb-auto").click()
     p.locator(".x-mode").select_option("wall")
