@@ -54,7 +54,8 @@ def raw_page(rows, x0, x1, limit, skip, count):
         drop = min(skip, same)
         steps, values, times = steps[drop:], values[drop:], times[drop:]
     more = len(steps) > limit or final_below is not None
-    steps, values, times = steps[:limit], values[:limit], times[:limit]
+    # copies: a view would keep every decoded point alive with the page
+    steps, values, times = steps[:limit].copy(), values[:limit].copy(), times[:limit].copy()
     cursor = None
     if more and len(steps):
         last = int(steps[-1])
