@@ -219,6 +219,34 @@ class _HTTPSConnection(_DeadlineSend, http.client.HTTPSConnection):
     pass
 
 
+class _Wake:
+    """An auto-clearing event on one plain lock, released to wake the sender.
+
+    ``set()`` is a single C call, so a signal handler that runs on the main thread
+    between two bytecodes can never find it half done; ``threading.Event`` holds
+    an internal lock in ``set()``, which a handler's own ``set()`` (or the sender
+    waking up) would then wait for while the handler waits for the sender.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._lock.acquire()            # held: not set
+
+    def set(self):
+        if self._lock.locked():
+            try:
+                self._lock.release()
+            except RuntimeError:        # another thread set it first
+                pass
+
+    def clear(self):
+        self._lock.acquire(blocking=False)
+
+    def wait(self, timeout):
+        """Wait until set (and clear it) or ``timeout`` seconds; whether it was set."""
+        return self._lock.acquire(timeout=timeout)
+
+
 class HTTPTransport:
     """Posts request bodies over one keep-alive HTTP connection.
 
@@ -372,7 +400,7 @@ class Log:
         self._image_steps: dict = {}
         self._images: list = []
         self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self._wake = _Wake()
         # Reentrant: a signal handler may run while the main thread holds it in flush().
         self._done = threading.Condition(threading.RLock())
         self._wake_at = self.batch_points   # wake the sender at this many accepted
@@ -708,11 +736,14 @@ class Log:
     def _drain(self, force=False):
         """Swap out the write buffers; returns requests for what they held.
 
-        With ``force`` (a signal handler waits on the main thread, which may hold the
-        lock, frozen, between two appends of one write) it takes the buffers without
-        the lock after a short wait: only whole points, leaving a half-written one.
+        While a signal handler waits for the spool (on the main thread, which may hold
+        the lock, frozen between two appends of one write), it takes the buffers
+        without the lock after a short wait: only whole points, leaving a half-written
+        one to be completed.
         """
-        locked = self._lock.acquire(timeout=0.2 if force else -1)
+        locked = self._lock.acquire(timeout=0.2 if force else 0.1)
+        while not locked and not self._spool_asked > self._spool_done:
+            locked = self._lock.acquire(timeout=0.1)
         try:
             taken = []
             for s in list(self._series.values()):

@@ -1,12 +1,18 @@
 """SIGTERM and SIGINT spool what is unsent, then do what they did before (issue #10.4)."""
+import os
+import random
 import signal
 import subprocess
 import sys
+import time
+
+import numpy as np
+import pytest
 
 import pastalog
 
 from helpers import ROOT, ServerProcess, free_port
-from fault_helpers import read_series, wait_for
+from fault_helpers import read_series, sized, wait_for
 
 WRITER = r"""
 import os, signal, sys, time
@@ -107,3 +113,57 @@ def test_handlers_are_installed_from_the_main_thread_only_and_ignored_signals_st
     done = subprocess.run([sys.executable, "-c", THREADED], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
     assert done.stdout.split() == ["THREAD", "True", "MAIN", "True", "True"], done
+
+
+HOT_LOOP = r"""
+import sys, pastalog
+log = pastalog.Log(int(sys.argv[1]), "hot", spool_dir=sys.argv[2], max_memory_points=10**8)
+i = 0
+while True:
+    log.write("loss", float(i), i)
+    i += 1
+    if i % 50_000 == 0:
+        print("AT", i, flush=True)
+"""
+
+
+def spooled_points(spool):
+    """``{step: value}`` of every point in the spool files under ``spool``."""
+    from pastalog._spool import read_records
+    from pastalog.wire import decode_batch
+
+    got = {}
+    for root, _, names in os.walk(spool):
+        for name in names:
+            for head, body in read_records(os.path.join(root, name)):
+                for _, _, steps, values, _ in decode_batch(body)[1]:
+                    steps = np.frombuffer(steps, "<i8").tolist()
+                    values = np.frombuffer(values, "<f8").tolist()
+                    assert len(steps) == len(values)
+                    for step, value in zip(steps, values):
+                        assert step not in got, f"step {step} spooled twice"
+                        got[step] = value
+    return got
+
+
+@pytest.mark.stress_or_fault
+def test_sigterm_at_random_moments_of_a_hot_write_loop(tmp_path):
+    """The signal often lands while ``write`` holds its lock between two appends."""
+    rng = random.Random(7)
+    for run in range(sized(3, 40)):
+        spool = str(tmp_path / f"spool{run}")
+        proc = subprocess.Popen([sys.executable, "-c", HOT_LOOP, str(free_port()), spool],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=ROOT)
+        try:
+            reached = int(proc.stdout.readline().split()[1])
+            time.sleep(rng.uniform(0, 0.05))
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+        assert proc.returncode == -signal.SIGTERM, err
+        got = spooled_points(spool)
+        assert len(got) >= reached, (len(got), reached, err)
+        assert sorted(got) == list(range(len(got))), err           # a prefix, no hole
+        assert all(value == float(step) for step, value in got.items())
