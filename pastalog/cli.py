@@ -61,6 +61,14 @@ def _add_data(parser):
                         help=f"{data.help} [env {data.env}]")
 
 
+def _add_store(parser):
+    """``--data DIR`` (the SQLite default) and ``--store URL`` (any store)."""
+    _add_data(parser)
+    store = next(s for s in SETTINGS if s.name == "store")
+    parser.add_argument("--store", metavar="URL", default=_env_default(store),
+                        help=f"{store.help} [env {store.env}]")
+
+
 def build_parser():
     """The argument parser (also read by the docs test)."""
     parser = argparse.ArgumentParser(
@@ -77,6 +85,9 @@ def build_parser():
     for s in SETTINGS + LIMIT_SETTINGS:
         if s.name == "data":
             _add_data(run)
+        elif s.name == "store":
+            run.add_argument("--store", metavar="URL", default=_env_default(s),
+                             help=f"{s.help} [env {s.env}]")
         elif s.type is bool:
             run.add_argument(s.flag, action="store_true", default=_env_default(s),
                              help=f"{s.help} [env {s.env}]")
@@ -103,14 +114,14 @@ def build_parser():
     exp = sub.add_parser("export", help="write every model, series and image to a file",
                          description="Back up everything to FILE (JSON Lines; .gz compresses).")
     exp.add_argument("file")
-    _add_data(exp)
+    _add_store(exp)
 
     imp = sub.add_parser("import", help="load a file made by export, or an original "
                          "pastalog database.json",
                          description="Import FILE: a pastalog export, or the node.js "
                          "pastalog's database.json (with its CSV files beside it).")
     imp.add_argument("file")
-    _add_data(imp)
+    _add_store(imp)
 
     demo = sub.add_parser("demo", help="simulate training runs logging to a running server")
     demo.add_argument("--server", default=str(DEFAULT_PORT), help="port or URL of the server")
@@ -135,11 +146,17 @@ def _data_dir(value):
     return path
 
 
-def _open_store(value):
+def _open_store(value, url=None):
+    """The store ``--store URL`` names, else the SQLite store in ``--data DIR``."""
     from .errors import StorageError
     from .server.store import Store
 
-    path = _data_dir(value)
+    if url and "://" in url and not url.lower().startswith(("sqlite:", "file:")):
+        try:
+            return Store(url)
+        except (StorageError, ImportError) as exc:
+            raise UserError(f"cannot open the store {_hide_password(url)}: {exc}") from None
+    path = _data_dir(value if not url else url.split("://", 1)[-1])
     try:
         return Store(path)
     except (StorageError, OSError) as exc:
@@ -148,6 +165,12 @@ def _open_store(value):
         if type(exc).__module__ == "sqlite3":
             raise UserError(f"cannot open the store in {path}: {exc}") from None
         raise
+
+
+def _hide_password(url):
+    from .server.store.postgres import _shown
+
+    return _shown(url)
 
 
 def _is_loopback(host):
@@ -162,6 +185,7 @@ def _is_loopback(host):
 
 
 def cmd_run(args):
+    from .errors import StorageError
     from .server.serve import serve
 
     if not _is_loopback(args.host):
@@ -171,11 +195,15 @@ def cmd_run(args):
         if not args.token:
             print(f"pastalog: WARNING: serving {args.host} without a token (--insecure): "
                   "anyone who reaches this port can write and delete", file=sys.stderr)
-    data = _data_dir(args.data)
+    if args.store and "://" in args.store and not args.store.lower().startswith(
+            ("sqlite:", "file:")):
+        data, shown = args.store, _hide_password(args.store)
+    else:
+        data = shown = _data_dir(args.store.split("://", 1)[-1] if args.store else args.data)
     demo = []
 
     def ready(url):
-        print(f"pastalog {__version__} serving {url}  (data: {data})  Ctrl-C stops it",
+        print(f"pastalog {__version__} serving {url}  (data: {shown})  Ctrl-C stops it",
               flush=True)
         if args.demo:
             env = dict(os.environ, PASTALOG_TOKEN=args.token) if args.token else None
@@ -189,6 +217,8 @@ def cmd_run(args):
                      sync=args.sync, token=args.token or None, public_read=args.public_read,
                      allowed_hosts=args.allow_host, max_series=args.max_series, ready=ready,
                      **{s.name: getattr(args, s.name) for s in LIMIT_SETTINGS})
+    except StorageError as exc:   # the store would not open: unreachable, newer schema
+        raise UserError(f"cannot open the store {shown}: {exc}") from None
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UserError(f"port {args.port} on {args.host} is already in use (another "
@@ -247,7 +277,7 @@ def cmd_gc(args):
 def cmd_export(args):
     from .server.transfer import export_file
 
-    store = _open_store(args.data)
+    store = _open_store(args.data, args.store)
     try:
         points, images = export_file(store, args.file)
     except OSError as exc:
@@ -264,7 +294,7 @@ def cmd_import(args):
 
     if not os.path.isfile(args.file):
         raise UserError(f"{args.file}: no such file")
-    store = _open_store(args.data)
+    store = _open_store(args.data, args.store)
     try:
         counts = import_file(store, args.file)
     except (ImportFileError, StorageError) as exc:
@@ -273,7 +303,7 @@ def cmd_import(args):
         store.close()
     skipped = f"; skipped {counts['skipped']:,} damaged records" if counts["skipped"] else ""
     print(f"imported {counts['points']:,} points and {counts['images']:,} images "
-          f"({counts['format']}) into {store.data_dir}{skipped}")
+          f"({counts['format']}) into {getattr(store, 'data_dir', store.location)}{skipped}")
     return 0
 
 

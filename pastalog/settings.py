@@ -25,6 +25,10 @@ SETTINGS = (
     Setting("data", None, "PASTALOG_DATA",
             "data directory (SQLite database and images); default: the user data dir, "
             "e.g. ~/.local/share/pastalog"),
+    Setting("store", None, "PASTALOG_STORE",
+            "where everything is kept: a directory, sqlite:///path, or "
+            "postgresql://user@host:port/db, one database that several servers share "
+            "(pip install 'pastalog[postgresql]'); default: the --data directory"),
     Setting("token", None, "PASTALOG_TOKEN",
             "secret that every write and delete (and read, unless --public-read) must "
             "send as 'Authorization: Bearer TOKEN'; needed with a non-loopback --host"),
@@ -55,5 +59,7 @@ def markdown_table():
         default = {None: "none", False: "off", (): "none"}.get(s.default, f"`{s.default}`")
         if s.name == "data":
             default = "user data dir"
+        elif s.name == "store":
+            default = "`--data`"
         rows.append(f"| `{s.flag}` | `{s.env}` | {default} | {s.help} |")
     return "\n".join(rows)

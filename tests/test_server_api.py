@@ -9,6 +9,17 @@ import websocket
 from pastalog.wire import CONTENT_TYPE, encode_batch
 
 
+@pytest.fixture
+def server(make_server_on):
+    """A server on each store in turn: a data dir, then a fresh PostgreSQL database."""
+    return make_server_on().start()
+
+
+@pytest.fixture
+def make_server(make_server_on):
+    return make_server_on
+
+
 def points(server, model, series, **params):
     query = "&".join(f"{k}={v}" for k, v in params.items())
     from urllib.parse import quote

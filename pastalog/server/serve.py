@@ -358,6 +358,10 @@ class _Handler(WebSocketHandler):
             super().log_request()
 
 
+def _direct(fn, *args):
+    return fn(*args)
+
+
 def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public_read=False,
           allowed_hosts=(), max_series=100_000, ws_queue_mb=8, ws_max_message_kb=64, header_timeout=10.0,
           body_timeout=60.0, idle_timeout=60.0, max_inflight_mb=128, max_connections=0,
@@ -386,6 +390,11 @@ def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public
 
     def reader(fn, *args):
         return readers.apply(fn, args)
+
+    if getattr(store, "concurrent", False):
+        # a database store waits on its sockets cooperatively: its calls run in the
+        # request's greenlet, many at once (the database orders writers per series)
+        writer = reader = _direct
 
     allowed_hosts = [*allowed_hosts, host]  # the address it listens on names it too
     app = make_app(store, hub, max_body=max_body_mb * 2**20, writer=writer, reader=reader,

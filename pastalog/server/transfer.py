@@ -65,18 +65,26 @@ def export_file(store, path):
     with _open(tmp, "w", gz=str(path).endswith(".gz")) as out:
         out.write(json.dumps({"format": FORMAT, "version": 1}) + "\n")
         for i, (model, name) in enumerate(series):
-            data = store.read_series(model, name)
-            n = len(data["steps"])
-            for lo in range(0, n, _PIECE):
-                out.write(dumps({"model": model, "series": name,
-                                 "steps": data["steps"][lo:lo + _PIECE],
-                                 "values": data["values"][lo:lo + _PIECE],
-                                 "times": data["times"][lo:lo + _PIECE]}).decode() + "\n")
-            points += n
+            after = None
+            while True:   # page by page: a read answers at most RAW_LIMIT points
+                data = store.read_series(model, name, after=after)
+                n = len(data["steps"])
+                for lo in range(0, n, _PIECE):
+                    out.write(dumps({"model": model, "series": name,
+                                     "steps": data["steps"][lo:lo + _PIECE],
+                                     "values": data["values"][lo:lo + _PIECE],
+                                     "times": data["times"][lo:lo + _PIECE]}).decode() + "\n")
+                points += n
+                after = data["next"]
+                if after is None:
+                    break
             bar.update(i + 1, f"{points:,} points")
         for j, (model, name, step, when, sha) in enumerate(images):
-            with open(store.blob_path(sha), "rb") as fh:
-                png = base64.b64encode(fh.read()).decode("ascii")
+            blob = store.read_blob(sha)
+            if blob is None:
+                raise ImportFileError(f"image {sha} of {model!r}/{name!r} is missing from "
+                                      "the store")
+            png = base64.b64encode(blob).decode("ascii")
             out.write(dumps({"model": model, "image": name, "step": step, "time": when,
                              "png": png}).decode() + "\n")
             bar.update(len(series) + j + 1, f"{j + 1:,} images")
