@@ -107,7 +107,7 @@ function flushWaiting(key) {
 
 /**
  * Aggregates of one series for a chart: N buckets over steps [x0, x1] (both optional).
- * Returns {level, width, countTotal, cols} with numeric columns (Float64Array).
+ * Returns parseBuckets()'s {level, width, countTotal, seq, cols}.
  */
 export async function getBuckets(model, series, buckets, x0, x1, signal) {
   const n = Math.max(1, Math.round(buckets));

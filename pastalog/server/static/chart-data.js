@@ -280,7 +280,7 @@ export class ChartData {
         b.replaceTail(fromKey, Buckets.fromResponse(r));
         const seq = b.total() === r.countTotal ? ChartData.fold(b, line.pending, r.seq) : -1;
         reload = seq < 0;
-        if (!reload) { line.seq = seq; this._fit(line); }
+        if (!reload) { line.seq = seq; line.error = null; this._fit(line); }
       }
     } catch (e) {
       if (e.name === 'AbortError') return;

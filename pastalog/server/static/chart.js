@@ -36,7 +36,7 @@ export class Chart {
   /**
    * @param {HTMLElement} container  where the chart card goes
    * @param {object} opts  {id, title, xMode, state, height, onStateChange(state),
-   *                        onHover(hover|null), onDrawn()}
+   *                        onHover(hover|null), onPick(key, step), onDrawn()}
    */
   constructor(container, opts) {
     this.id = opts.id || `chart${++chartSeq}`;

@@ -42,7 +42,6 @@ export function mountDetail(root, ctx) {
     let legend = null;
     const chart = new Chart(grid, {
       id, title: group, xMode: S.xMode, height: 220,
-      getMeta: (m, s) => catalog.series(m, s),
       state: decodeChart(S.charts[id]),
       onStateChange: st => { S.charts[id] = encodeChart(st); ctx.save(); if (!linking) alignX(chart); },
       onHover: hv => {
@@ -142,7 +141,7 @@ export function mountDetail(root, ctx) {
     },
     catchUp() {
       refresh();
-      for (const c of charts()) for (const l of c.lines) c.catchUp(l.model, l.series, catalog.series(l.model, l.series));
+      for (const c of charts()) for (const l of c.lines) c.catchUp(l.model, l.series);
       if (images.selected != null) images.select(images.selected, S.istep);
     },
     setXMode(mode) { for (const c of charts()) c.setXMode(mode); },

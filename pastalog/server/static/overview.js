@@ -22,7 +22,6 @@ export function mountOverview(root, ctx) {
   let drawnMarked = false;
   const chart = new Chart(chartBox, {
     id: 'overview',
-    getMeta: (m, s) => catalog.series(m, s),
     xMode: S.xMode,
     state: decodeChart(S.charts.overview),
     height: Math.max(260, Math.min(560, Math.round(window.innerHeight * 0.62))),
@@ -157,7 +156,7 @@ export function mountOverview(root, ctx) {
     },
     catchUp() {
       refresh();
-      for (const l of chart.lines) chart.catchUp(l.model, l.series, catalog.series(l.model, l.series));
+      for (const l of chart.lines) chart.catchUp(l.model, l.series);
     },
     setXMode(mode) { chart.setXMode(mode); },
     destroy() { off(); chart.destroy(); el.remove(); },
