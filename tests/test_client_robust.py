@@ -292,15 +292,15 @@ def test_an_answer_with_a_huge_content_length(tmp_path, caplog):
     assert "MemoryError" not in caplog.text and "stopped" not in caplog.text
 
 
-class Flaky:
-    """A transport that raises what a bug would, ``fails`` times, then takes points."""
+class Broken:
+    """A transport that raises what a bug would while ``broken``, then takes points."""
 
-    def __init__(self, fails, exc):
-        self.fails, self.exc, self.points = fails, exc, 0
+    def __init__(self, exc):
+        self.exc, self.broken, self.calls = exc, True, 0
 
     def __call__(self, path, body, ctype):
-        if self.fails:
-            self.fails -= 1
+        self.calls += 1
+        if self.broken:
             raise self.exc
         return 200, b"{}"
 
@@ -310,14 +310,20 @@ class Flaky:
                                  MemoryError(), KeyError("surprise")],
                          ids=["ValueError", "UnicodeEncodeError", "MemoryError", "KeyError"])
 def test_the_sender_survives_any_error_and_says_so_once(tmp_path, caplog, exc):
-    transport = Flaky(4, exc)
+    transport = Broken(exc)
     with caplog.at_level(logging.WARNING, logger="pastalog"):
-        log = pastalog.Log(1, "m", transport=transport, spool_dir=str(tmp_path))
+        log = pastalog.Log(1, "m", transport=transport, spool_dir=str(tmp_path),
+                           max_memory_points=500, batch_points=250)
+        for i in range(3000):
+            log.write("loss", float(i))
+        wait_for(lambda: transport.calls >= 3, 10, what="three attempts")
+        assert not log.flush(timeout=0.2)
+        assert type(exc).__name__ in log.last_error
+        wait_for(lambda: points_on_disk(tmp_path) >= 2500, 10, what="the memory bound")
+        transport.broken = False
         log.write("loss", 1.0)
         assert log.flush(timeout=10)
-        log.write("loss", 2.0)
-        assert log.flush(timeout=10)
-        assert log.sender_errors == 4
+        assert log.sender_errors >= 3 and log.last_error is None
         log.close()
     assert len(warnings_about(caplog, type(exc).__name__)) == 1, caplog.text
 
