@@ -421,5 +421,27 @@ def write(res, path):
         body = "## (a)" + rest if rest else ""
         body = body.split("## Targets (issue 5), this run")[0]
         text = head + summary.rstrip() + "\n\n" + body
+    text = text.rstrip() + "\n" + _kept_sections(path)
     with open(path, "w") as fh:
         fh.write(text.rstrip() + "\n")
+
+
+#: Sections that other benchmark scripts write at the end of RESULTS.md themselves
+#: (``python -m benchmarks.torch_bench``): a report of the main suite keeps them.
+KEPT_SECTIONS = ("## PyTorch: `watch` overhead and attribution quality (issue 11)",)
+
+
+def _kept_sections(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            old = fh.read()
+    except FileNotFoundError:
+        return ""
+    kept = []
+    for title in KEPT_SECTIONS:
+        if "\n" + title + "\n" in old:
+            section = title + "\n" + old.split("\n" + title + "\n", 1)[1]
+            ends = [section.find("\n" + t + "\n") for t in KEPT_SECTIONS if t != title]
+            ends = [e for e in ends if e > 0]
+            kept.append(section[:min(ends)] if ends else section)
+    return "".join("\n" + part.rstrip() + "\n" for part in kept)
