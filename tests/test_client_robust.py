@@ -365,3 +365,19 @@ def test_close_returns_within_its_timeout_and_spools(tmp_path, caplog):
         assert "100 points/images" in caplog.text and "next pastalog.Log" in caplog.text
     finally:
         raw.close()
+
+
+def test_the_deadline_reader_keeps_one_keep_alive_connection():
+    def ok(conn, raw):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                     b"Content-Type: application/json\r\n\r\n{}")
+    raw = RawServer(ok)
+    try:
+        log = pastalog.Log(raw.port, "m", spool_dir=False)
+        for _ in range(5):
+            log.write("loss", 1.0)
+            assert log.flush(timeout=5)
+        log.close()
+        assert (raw.requests, len(raw.conns)) == (5, 1)
+    finally:
+        raw.close()
