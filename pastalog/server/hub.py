@@ -84,6 +84,10 @@ class Hub:
         """How many websockets are subscribed."""
         return len(self._subs)
 
+    def wants(self, model):
+        """Whether a subscriber would get an event of ``model`` (all-model ones do)."""
+        return any(sub.model is None or sub.model == model for sub in self._subs)
+
     def serve(self, ws, model=None):
         """Pump events into ``ws`` until it closes (runs in the request's greenlet)."""
         sub = _Subscriber(ws, model, self.max_queue)

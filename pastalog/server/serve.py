@@ -25,6 +25,7 @@ from gevent.threadpool import ThreadPool  # noqa: E402
 from geventwebsocket.handler import WebSocketHandler  # noqa: E402
 
 from .app import make_app  # noqa: E402
+from .crossfeed import follow  # noqa: E402
 from .hub import Hub, bound_incoming  # noqa: E402
 from .jsonio import dumps  # noqa: E402
 from .store import Store  # noqa: E402
@@ -423,6 +424,7 @@ def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public
             writer(store.forget_batches)
 
     server.start()
+    feed = follow(store, hub)   # live events written through other servers
     pruner = gevent.spawn(prune)
     if ready:
         ready(url)
@@ -430,6 +432,8 @@ def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public
         stop.wait()
     finally:
         pruner.kill()
+        if feed is not None:
+            feed.stop()
         hub.close()
         server.stop(timeout=2)
         pool.kill()

@@ -26,11 +26,12 @@ import hashlib
 import logging
 import os
 import time
+import uuid
 
 import numpy as np
 
 from ...errors import BadRequest, StorageError
-from . import codec
+from . import codec, pg_events
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
                    series_cap_error)
 from .pyramid import (AGG_COLUMNS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate, bucket_level,
@@ -164,6 +165,8 @@ class PostgresStore(Store):
             raise ImportError("the PostgreSQL store needs psycopg: "
                               "pip install 'pastalog[postgresql]'") from None
         self._pg = psycopg
+        #: Names this store object in its change notifications (see ``pg_events``).
+        self.origin = uuid.uuid4().hex[:12]
         self.url = normalise_url(url)
         self.location = _shown(self.url)
         self.max_series = max_series
@@ -294,6 +297,7 @@ class PostgresStore(Store):
                      for m in sorted({p[0] for p in prepared})}
         order = sorted(range(len(prepared)), key=lambda i: (prepared[i][0], prepared[i][1]))
         written = [None] * len(prepared)
+        changes = []
         total = 0
         for i in order:
             model, name, steps, values, times = prepared[i]
@@ -311,7 +315,15 @@ class PostgresStore(Store):
             after = self._append(conn, stats, steps, values, times)
             total += n
             written[i] = (model, name, steps, values, times, {"name": name, **after})
+            changes.append((model, name, after["seq"] - n, after["seq"]))
+        self._notify(conn, pg_events.point_payloads(self.origin, changes))
         return {"points": total, "duplicate": False, "series": written}
+
+    @staticmethod
+    def _notify(conn, payloads):
+        """Tell the other servers (delivered when this transaction commits)."""
+        for payload in payloads:
+            conn.execute("SELECT pg_notify(%s, %s)", (pg_events.CHANNEL, payload.decode()))
 
     @staticmethod
     def _model_id(conn, model, now):
@@ -452,8 +464,10 @@ class PostgresStore(Store):
         conn.execute("INSERT INTO images(model_id, name, step, time, sha, width, height) "
                      "VALUES(%s, %s, %s, %s, %s, %s, %s)",
                      (mid, name, step, when, sha, width, height))
-        return {"model": model, "name": name, "step": step, "time": when, "sha": sha,
-                "width": width, "height": height}
+        record = {"model": model, "name": name, "step": step, "time": when, "sha": sha,
+                  "width": width, "height": height}
+        self._notify(conn, [pg_events.image_payload(self.origin, record)])
+        return record
 
     def read_blob(self, sha):
         """The PNG bytes stored under ``sha``, or ``None``."""
@@ -644,6 +658,50 @@ class PostgresStore(Store):
                 "ORDER BY cell", (sid, stored, lo >> stored, hi >> stored)).fetchall()
             agg = merge_levels(columns(rows), level - stored)
         return {"level": level, "count_total": count, "seq": count, "agg": agg}
+
+    def read_arrivals(self, model, name, before, after):
+        """The points with sequence numbers in ``(before, after]``, in arrival order.
+
+        Returns ``(steps, values, times)``, or ``None`` when the series no longer holds
+        them (deleted, or deleted and written again). Reads the newest chunks only:
+        chunk ids grow in arrival order (a merge rewrites the newest ones, in order).
+        """
+        return self._read(self._read_arrivals, model, name, before, after)
+
+    @staticmethod
+    def _read_arrivals(conn, model, name, before, after):
+        row = conn.execute(
+            "SELECT s.id, s.count FROM series s JOIN models m ON m.id=s.model_id "
+            "WHERE m.name=%s AND s.name=%s", (model, name)).fetchone()
+        if row is None or row[1] < after:
+            return None
+        sid, count = row
+        blobs, got = [], 0
+        with conn.cursor(name="tail") as cur:
+            cur.itersize = 8
+            cur.execute("SELECT n, steps, vals, times FROM chunks WHERE series_id=%s "
+                        "ORDER BY id DESC", (sid,))
+            for n, *chunk in cur:
+                blobs.append(chunk)
+                got += n
+                if got >= count - before:
+                    break
+        steps, values, times = decode_rows(blobs[::-1])
+        lo, hi = before - (count - got), after - (count - got)
+        return steps[lo:hi], values[lo:hi], times[lo:hi]
+
+    def series_stats(self, model, name):
+        """The series' row as ``write_points`` reports it after a write, or ``None``."""
+        row = self._read(lambda c: c.execute(
+            "SELECT s.count, s.min_step, s.max_step, s.last_value, s.last_time FROM series s "
+            "JOIN models m ON m.id=s.model_id WHERE m.name=%s AND s.name=%s",
+            (model, name)).fetchone())
+        if row is None:
+            return None
+        count, smin, smax, last_value, last_time = row
+        return {"name": name, "count": count, "seq": count, "first_step": smin,
+                "last_step": smax, "last_time": last_time,
+                "last_value": float("nan") if last_value is None else last_value}
 
     def images(self, model, name):
         """Every image of one name in step order: list of dicts."""
