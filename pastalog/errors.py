@@ -12,8 +12,10 @@
     │   └── DiskFull
     └── ImportFileError           an import/export file that cannot be read
 
-The client raises only ``InvalidName`` and ``InvalidValue``, synchronously, for the
-caller's own mistakes; network trouble never raises into the training loop.
+The client raises synchronously, for the caller's own mistakes only: ``InvalidName``
+and ``InvalidValue`` from ``write``/``post``/``image``, ``ValueError`` for a token with
+control characters; ``flush(raise_on_error=True)`` raises ``PastalogError`` with the
+reason when delivery failed. Network trouble never raises into the training loop.
 """
 
 __all__ = [
