@@ -162,15 +162,16 @@ def test_a_newer_schema_is_refused_in_one_line(store_location):
     assert "\n" not in str(err.value)
 
 
-def test_writers_on_one_series_at_once_keep_it_exact(pg_url):
+@pytest.mark.parametrize("lock", ["row", "advisory"])
+def test_writers_on_one_series_at_once_keep_it_exact(pg_url, lock):
     """Eight writers (as eight servers would: a pool of their own each) on the same
     series and models, in different orders: no lost chunk or pyramid cell, no deadlock."""
     import threading
 
-    stores = [Store(pg_url) for _ in range(8)]
+    stores = [Store(pg_url, lock=lock) for _ in range(8)]
     rng = np.random.default_rng(3)
-    batches = [[(f"m{(k + j) % 3}", f"s{(k * j) % 4}", rng.integers(0, 40_000, 3000),
-                 rng.normal(size=3000), None) for j in range(3)] for k in range(8 * 6)]
+    batches = [[(f"m{(k + j) % 3}", f"s{(k * j) % 4}", rng.integers(0, 40_000, 2500),
+                 rng.normal(size=2500), None) for j in range(3)] for k in range(8 * 4)]
     errors = []
 
     def work(k):

@@ -99,6 +99,12 @@ _SERIES_COLS = "id, count, min_step, max_step, last_step, agg_level"
 _SERIES_KEYS = ("id", "count", "min_step", "max_step", "last_step", "agg_level")
 
 
+def _lock_key(model_id, name):
+    """The advisory lock key of a series: 64 bits of a hash of its identity."""
+    digest = hashlib.blake2b(f"{model_id}\x00{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def _nan_none(x):
     """NaN as ``None``: SQL NULL means "no value" in aggregates, as in SQLite."""
     return None if x != x else x
@@ -141,6 +147,14 @@ class PostgresStore(Store):
         Connections at most, per process.
     timeout : float
         Seconds to wait for a connection before a call fails with ``StorageError``.
+    lock : {"row", "advisory"}
+        How a write holds its series: ``SELECT ... FOR UPDATE`` on the series row (the
+        default) or ``pg_advisory_xact_lock`` on a hash of it. Every server on one
+        database must use the same. Measured (benchmarks/pg_locks.py, 8 writers, two
+        runs on this shared 2-core machine), points/s row vs advisory: on 4 shared
+        series 55k/46k and 72k/82k, on series of their own 113k/129k and 128k/116k:
+        equal within the noise; row locks need no hash (whose collisions would
+        serialise unrelated series) and cover a series' creation as well.
     synchronous : ignored
         Durability is the database's (``synchronous_commit``); accepted so that the
         server opens every store alike.
@@ -157,7 +171,7 @@ class PostgresStore(Store):
     concurrent = True
 
     def __init__(self, url, *, max_series=DEFAULT_MAX_SERIES, pool_size=8, timeout=10.0,
-                 synchronous=None):
+                 synchronous=None, lock="row"):
         try:
             import psycopg
             import psycopg_pool
@@ -170,6 +184,9 @@ class PostgresStore(Store):
         self.url = normalise_url(url)
         self.location = _shown(self.url)
         self.max_series = max_series
+        if lock not in ("row", "advisory"):
+            raise ValueError(f"lock must be 'row' or 'advisory', got {lock!r}")
+        self.lock = lock
         self._timeout = timeout
         self._pool = psycopg_pool.ConnectionPool(
             self.url, min_size=1, max_size=pool_size, open=False, timeout=timeout,
@@ -342,8 +359,13 @@ class PostgresStore(Store):
                             (model,)).fetchone()[0]
 
     def _series_row(self, conn, model_id, name):
-        """The series' row, locked ``FOR UPDATE`` (created if missing)."""
-        sql = f"SELECT {_SERIES_COLS} FROM series WHERE model_id=%s AND name=%s FOR UPDATE"
+        """The series' row, locked (created if missing): ``FOR UPDATE``, or with
+        ``lock="advisory"`` a transaction-level advisory lock on the series' key."""
+        sql = f"SELECT {_SERIES_COLS} FROM series WHERE model_id=%s AND name=%s"
+        if self.lock == "advisory":
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(model_id, name),))
+        else:
+            sql += " FOR UPDATE"
         row = conn.execute(sql, (model_id, name)).fetchone()
         if row is None:
             if self._count_series(conn) + conn.pastalog_stats[0] >= self.max_series:
