@@ -43,3 +43,16 @@ def test_steps_beyond_2_53_are_refused_on_every_route(app, step):
     assert app.get(f"/api/v1/series?model=m&series=s&buckets=4&x0={step}",
                    expect_errors=True).status_int == 400
     assert app.get("/api/v1/models").json["models"] == []   # nothing half-stored
+
+
+def test_malformed_parameters_are_400s_that_say_why(app):
+    app.post_json("/api/v1/points", {"series": [{"model": "m", "name": "s",
+                                                 "values": [1.0, 2.0]}]})
+    for query, says in (("model=%FF&series=s", "'model' is not UTF-8"),
+                        ("model=m&series=s&after=99999999999999999999999:0", "cursor"),
+                        ("model=m&series=s&after=1:99999999999999999999999", "cursor"),
+                        ("model=m&series=s&after=1:-1", "cursor")):
+        res = app.get("/api/v1/series?" + query, expect_errors=True)
+        assert res.status_int == 400 and says in res.json["error"], (query, res.body)
+    assert app.delete("/api/v1/series?model=%FF&series=s", expect_errors=True).status_int == 400
+    assert app.get("/api/v1/series?model=m&series=s").json["values"] == [1.0, 2.0]

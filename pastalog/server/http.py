@@ -62,8 +62,10 @@ def json_body(max_body: int) -> Any:
 
 
 def param(name: str, required: bool = True) -> Optional[str]:
-    """A text query parameter (400 when ``required`` and missing)."""
+    """A text query parameter (400 when ``required`` and missing, or not UTF-8)."""
     value = bottle.request.query.getunicode(name)
+    if value is None and bottle.request.query.get(name) is not None:
+        fail(400, f"query parameter {name!r} is not UTF-8 text")
     if value is None and required:
         fail(400, f"query parameter {name!r} is required")
     return value

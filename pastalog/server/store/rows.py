@@ -7,6 +7,7 @@ aggregate columns, a series' description.
 import numpy as np
 
 from ...errors import BadRequest
+from ...limits import check_step_range
 from . import codec
 from .pyramid import FIELDS
 
@@ -84,7 +85,7 @@ def parse_cursor(after):
     except ValueError:
         raise BadRequest(f"'after' must be a cursor from a 'next' field, got {after!r}") \
             from None
-    if skip < 0:
+    if skip < 0 or not check_step_range(step) or skip > 2**62:
         raise BadRequest(f"'after' must be a cursor from a 'next' field, got {after!r}")
     return step, skip
 
