@@ -27,7 +27,8 @@ def app(tmp_path):
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:8120", "localhost:8120", "[::1]:8120",
-                                  "10.1.2.3", "gpu-box:8120", "GPU-BOX", "app.localhost:1"])
+                                  "10.1.2.3", "gpu-box:8120", "GPU-BOX", "app.localhost:1",
+                                  ""])
 def test_names_of_this_server_are_answered(app, host):
     assert app.get("/api/v1/models", headers={"Host": host}).json["models"][0]["name"] == "m"
 

@@ -99,7 +99,8 @@ class Guard:
     def host_allowed(self, host: str) -> bool:
         """Whether a Host header value names this server."""
         name, _ = _split_host(host)
-        return (self.any_host or _is_ip(name) or name in self.hosts
+        # no Host at all (an HTTP/1.0 health check) is no browser, so no rebinding
+        return (self.any_host or not name or _is_ip(name) or name in self.hosts
                 or name.endswith(".localhost"))
 
     @staticmethod
