@@ -1,12 +1,12 @@
 PYTHON ?= python3
 STAMPS := .cache/stamps
 
-.PHONY: test dev chromium postgresql clean
+.PHONY: test dev chromium postgresql nginx clean
 
 # Everything the tests need, then the tests: the main suite (server, client, browser,
 # the package's doctests, mypy on the public API), then the Theano/Lasagne add-ons in
 # their own virtualenv.
-test: dev chromium postgresql
+test: dev chromium postgresql nginx
 	$(PYTHON) -m pytest -q --doctest-modules tests pastalog
 	$(MAKE) test-legacy LEGACY_SERVER_PYTHON="$$(command -v $(PYTHON))"
 
@@ -28,6 +28,10 @@ chromium:
 # with Debian's server binaries.
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
+
+# tests/test_deploy.py runs docs/deploy.md's nginx configuration with Debian's nginx.
+nginx:
+	@test -x /usr/sbin/nginx || { apt-get update -q && apt-get install -y -q nginx; }
 
 include mk/legacy.mk
 include mk/stress.mk
