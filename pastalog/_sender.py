@@ -1,0 +1,357 @@
+"""The client's sender thread: batching, sending, spooling and replaying.
+
+``_Sender`` is the half of ``Log`` that runs on its daemon thread: it swaps out the
+write buffers (``_drain``), turns them into requests of at most 200,000 points, sends
+them in order through the transport, spools them to disk past the memory bound or on
+a signal, and replays spool files (its own and those of dead processes) first. The
+caller's side (``write``, validation, ``flush``, ``close``) stays in ``client.py``.
+"""
+import errno
+import logging
+import os
+import threading
+import time
+import urllib.parse
+import uuid
+from collections import deque
+
+from . import _spool
+from .limits import BACKOFF_MAX, BACKOFF_MIN
+from .wire import CONTENT_TYPE, encode_batch
+
+__all__ = ["SPOOL_GRACE", "Wake", "label"]
+
+log = logging.getLogger("pastalog")
+
+_MAX_REQUEST_POINTS = 200_000
+SPOOL_GRACE = 5.0           # how long close() and a signal wait for the spool to be written
+_DISK_FULL = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG")
+                       if hasattr(errno, name))
+
+
+class Wake:
+    """An auto-clearing event on one plain lock, released to wake the sender.
+
+    ``set()`` is a single C call, so a signal handler that runs on the main thread
+    between two bytecodes can never find it half done; ``threading.Event`` holds
+    an internal lock in ``set()``, which a handler's own ``set()`` (or the sender
+    waking up) would then wait for while the handler waits for the sender.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._lock.acquire()            # held: not set
+
+    def set(self):
+        if self._lock.locked():
+            try:
+                self._lock.release()
+            except RuntimeError:        # another thread set it first
+                pass
+
+    def clear(self):
+        self._lock.acquire(blocking=False)
+
+    def wait(self, timeout):
+        """Wait until set (and clear it) or ``timeout`` seconds; whether it was set."""
+        return self._lock.acquire(timeout=timeout)
+
+
+class _Sender:
+    """The sender thread's methods (mixed into ``Log``)."""
+
+    def _set_cutoff(self, when):
+        if hasattr(self._transport, "cutoff"):
+            self._transport.cutoff = when
+
+    def _buffered(self):
+        """Points and images written but not yet taken by the sender."""
+        return sum(len(s.times) for s in list(self._series.values())) + len(self._images)
+
+    def _release_files(self):
+        """Close spool files (releasing their locks) once the sender has stopped."""
+        while self._replay:
+            try:
+                os.close(self._replay.popleft()[1])
+            except OSError:
+                pass
+        if self._spool is not None:
+            self._spool.close()
+
+    def _spool_now(self, why, timeout=SPOOL_GRACE):
+        """Have the sender spool every unsent point now (a signal); say what happened."""
+        if self.closed or self._accepted <= self._delivered:
+            return
+        if self._spool is None or not self._thread.is_alive():
+            log.warning("pastalog: %s: %d points/images not yet delivered to %s are lost (%s)",
+                        why, self._accepted - self._delivered, self.server,
+                        "spooling is off" if self._spool is None else "the sender stopped")
+            return
+        with self._done:
+            self._spool_asked += 1
+            ticket = self._spool_asked
+        self._set_cutoff(time.monotonic())
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        with self._done:
+            while (self._spool_done < ticket and self._thread.is_alive()
+                   and time.monotonic() < deadline):
+                self._done.wait(0.05)
+        if not self._closing:
+            self._set_cutoff(None)
+        left = self._accepted - self._delivered
+        in_memory = min(left, self._pending_points + self._buffered())
+        if left - in_memory:
+            log.warning("pastalog: %s: %d points/images not yet delivered to %s are spooled "
+                        "to %s; they are sent once the server answers, by this process or "
+                        "the next pastalog.Log for this server", why, left - in_memory,
+                        self.server, self._spool_dir)
+        if in_memory:
+            log.warning("pastalog: %s: %d points/images could not be spooled in time and "
+                        "are lost if the process exits now", why, in_memory)
+
+    # -- the sender thread ---------------------------------------------------------
+
+    def _drain(self, force=False):
+        """Swap out the write buffers; returns requests for what they held.
+
+        While a signal handler waits for the spool (on the main thread, which may hold
+        the lock, frozen between two appends of one write), it takes the buffers
+        without the lock after a short wait: only whole points, leaving a half-written
+        one to be completed.
+        """
+        locked = self._lock.acquire(timeout=0.2 if force else 0.1)
+        while not locked and not self._spool_asked > self._spool_done:
+            locked = self._lock.acquire(timeout=0.1)
+        try:
+            taken = []
+            for s in list(self._series.values()):
+                n = len(s.times)
+                if n:
+                    n = min(n, len(s.steps), len(s.values))
+                    taken.append((s.name, s.steps[:n], s.values[:n], s.times[:n]))
+                    del s.steps[:n], s.values[:n], s.times[:n]
+            images, self._images = self._images, []
+            self._wake_at = self._accepted + self.batch_points
+        finally:
+            if locked:
+                self._lock.release()
+        requests = []
+        batch, size = [], 0
+        for name, steps, values, times in taken:
+            for lo in range(0, len(values), _MAX_REQUEST_POINTS):
+                hi = lo + _MAX_REQUEST_POINTS
+                batch.append((self.model_name, name, steps[lo:hi], values[lo:hi], times[lo:hi]))
+                size += len(batch[-1][2])
+                if size >= _MAX_REQUEST_POINTS:
+                    requests.append(self._points_request(batch, size))
+                    batch, size = [], 0
+        if batch:
+            requests.append(self._points_request(batch, size))
+        return requests + images
+
+    @staticmethod
+    def _points_request(batch, size):
+        return ("/api/v1/points", encode_batch(uuid.uuid4().hex, batch), CONTENT_TYPE, size)
+
+    def _run(self):
+        try:
+            self._loop()
+        except BaseException:
+            # A bug here must not pass silently: flush() stops waiting, close() warns.
+            log.exception("pastalog: the sender thread for %s stopped on an error; points "
+                          "written from now on are not sent", self.server)
+            with self._done:
+                self._done.notify_all()
+
+    def _loop(self):
+        self._adopt_orphans()
+        backoff = 0.0
+        while True:
+            self._wake.wait(max(self.flush_interval, backoff))
+            self._wake.clear()
+            closing, asked = self._closing, self._spool_asked
+            spool_all = closing or asked > self._spool_done
+            try:
+                for request in self._drain(force=spool_all and not closing):
+                    self._enqueue(request)
+                if spool_all or self._pending_points > self.max_memory_points:
+                    self._spool_pending()
+                ok = spool_all or self._send_all()
+            except Exception as exc:    # a bug or a surprise: count it, say it, go on
+                ok = False
+                self._unexpected(exc)
+            if spool_all:
+                with self._done:
+                    self._spool_done = asked
+                    self._done.notify_all()
+            if closing:
+                return
+            backoff = 0.0 if ok else min(BACKOFF_MAX, max(BACKOFF_MIN, backoff * 2))
+
+    def _adopt_orphans(self):
+        if not self._spool:
+            return
+        try:
+            found = _spool.orphans(self._spool_dir)
+        except OSError as exc:
+            self._spool_off(exc)
+            return
+        self._replay.extend([p, fd, None, False] for p, fd in found)
+
+    def _spool_off(self, exc):
+        """The spool directory cannot be used: go on without a spool."""
+        log.warning("pastalog: cannot use the spool directory %s (%s: %s); spooling is off, "
+                    "unsent points stay in memory", self._spool_dir, type(exc).__name__,
+                    exc.strerror or exc)
+        spool, self._spool = self._spool, None
+        if spool is not None and spool.records:
+            self._replay.append([*spool.take(), None, True])
+
+    def _enqueue(self, request):
+        if self._spool and self._spool.records and self._to_spool(request):
+            return
+        self._pending.append(request)
+        self._pending_points += request[3]
+
+    def _to_spool(self, request):
+        path, body, _, n = request
+        try:
+            self._spool.append(f"{n} {path}", body)
+        except OSError as exc:
+            if exc.errno not in _DISK_FULL:
+                self._spool_off(exc)
+                return False
+            if f"spool-{exc.errno}" not in self._warned:
+                self._warned.add(f"spool-{exc.errno}")
+                log.warning("pastalog: cannot write the spool file %s (%s); the partial record "
+                            "was cut off and unsent points stay in memory", self._spool.path,
+                            exc.strerror)
+            return False
+        return True
+
+    def _spool_pending(self):
+        if not self._spool or not self._pending:
+            return
+        if not self._spool.records:
+            self._say("spooling", "%d points wait for %s; spooling them to %s",
+                      self._pending_points, self.server, self._spool.path)
+        while self._spool and self._pending and self._to_spool(self._pending[0]):
+            self._pending_points -= self._pending.popleft()[3]
+        try:
+            if self._spool:
+                self._spool.sync()
+        except OSError as exc:
+            self._say(f"spool-sync-{exc.errno}", "cannot sync the spool file %s (%s)",
+                      self._spool.path, exc.strerror)
+
+    def _send_all(self):
+        """Deliver replay files, then the spool, then memory; False on trouble."""
+        while self._replay:
+            if not self._send_replay(self._replay[0]):
+                return False
+            os.close(self._replay.popleft()[1])
+        if self._spool and self._spool.records:
+            path, fd = self._spool.take()
+            self._replay.append([path, fd, None, True])
+            return self._send_all()
+        while self._pending:
+            path, body, ctype, n = self._pending[0]
+            if not self._send(path, body, ctype):
+                return False
+            self._pending.popleft()
+            self._pending_points -= n
+            self._mark_delivered(n)
+        return True
+
+    def _send_replay(self, entry):
+        path, _, records, own = entry
+        if records is None:
+            records = entry[2] = deque(_spool.read_records(path))
+        while records:
+            head, body = records[0]
+            count, _, req_path = head.partition(" ")
+            ctype = "image/png" if req_path.startswith("/api/v1/images") else CONTENT_TYPE
+            if not self._send(req_path, body, ctype):
+                return False
+            records.popleft()
+            if own:
+                self._mark_delivered(int(count))
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        return True
+
+    def _send(self, path, body, ctype):
+        try:
+            status, reply = self._transport(path, body, ctype)
+        except TimeoutError as exc:
+            self._fail("timeout", f"{self.server} timed out: no complete answer within "
+                       f"{self.request_timeout:g}s",
+                       "%s did not answer within %gs (%s); keeping points and retrying",
+                       self.server, self.request_timeout, exc)
+            return False
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            self._fail("unreachable", f"cannot reach {self.server}: {reason}",
+                       "cannot reach %s (%s); keeping points and retrying", self.server, reason)
+            return False
+        if status == 200:
+            if self._problem is not None:
+                log.warning("pastalog: %s takes points again; nothing was lost", self.server)
+                self._problem = None
+                self._warned.clear()
+                self.last_error = None
+            return True
+        text = reply[:300].decode("utf-8", "replace")
+        if status in (400, 413, 422):
+            self.dropped += 1
+            self.last_error = f"{self.server} refused a batch ({status}: {text[:100]})"
+            log.warning("pastalog: %s refused a batch (%d %s); dropped it", self.server,
+                        status, text)
+            return True
+        if status == 401:
+            if self._has_token:
+                short = f"{self.server} refused the token (401 Unauthorized)"
+                hint = "check token= or $PASTALOG_TOKEN"
+            else:
+                short = f"{self.server} needs a token (401 Unauthorized)"
+                hint = "pass token= or set $PASTALOG_TOKEN"
+            self._fail("http-401", short, "%s; %s. Keeping points and retrying", short, hint)
+            return False
+        self._fail(f"http-{status}", f"{self.server} answered {status}: {text[:100]}",
+                   "%s answered %d (%s); keeping points and retrying", self.server, status,
+                   text)
+        return False
+
+    def _unexpected(self, exc):
+        self.sender_errors += 1
+        name = type(exc).__name__
+        self.last_error = f"unexpected {name}: {str(exc)[:200]}"
+        self._problem = f"error-{name}"
+        if self._problem not in self._warned:
+            self._warned.add(self._problem)
+            log.warning("pastalog: the sender for %s met an unexpected %s (%s); it keeps the "
+                        "points and retries", self.server, name, exc, exc_info=exc)
+
+    def _mark_delivered(self, n):
+        with self._done:
+            self._delivered += n
+            self._done.notify_all()
+
+    def _fail(self, problem, short, message, *args):
+        """A delivery failed: remember why, say it once per outage."""
+        self.last_error = short
+        self._problem = problem
+        self._say(problem, message, *args)
+
+    def _say(self, problem, message, *args):
+        if problem not in self._warned:
+            self._warned.add(problem)
+            log.warning("pastalog: " + message, *args)
+
+
+def label(url):
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.hostname}_{parts.port or 80}"
