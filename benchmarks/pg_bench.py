@@ -1,0 +1,183 @@
+"""The PostgreSQL store against SQLite (issue 13), on a throwaway cluster of its own.
+
+Same run, same machine, reported as ratios:
+
+- ingest: 4 client processes (``server_bench.ingest_client``: binary batches of 10
+  series over one keep-alive connection each) through 1 and 2 servers on PostgreSQL,
+  clients spread round robin, against one server on SQLite; points/s from the first
+  request to the last 200 (every answered point is committed);
+- bytes per point on PostgreSQL (``pg_total_relation_size`` of the point tables) and
+  on SQLite (the database file) after that ingest;
+- a chart query (``buckets=2000``, whole range) over a 10,000,000-point series on
+  PostgreSQL, over HTTP and in the store, median of 20, checked exact against a numpy
+  scan of the points.
+
+Writes its section of benchmarks/RESULTS.md (between ``<!-- pg_bench -->`` markers).
+Usage: ``python -m benchmarks.pg_bench [--quick]``
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import numpy as np
+
+from .util import ROOT, free_port
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from helpers import ServerProcess  # noqa: E402
+from pg_cluster import PgCluster  # noqa: E402
+
+MARK = "<!-- pg_bench -->"
+CLIENTS = 4
+
+
+def ingest(servers, points, batch=10_000):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.server_bench", "ingest-client",
+         servers[c % len(servers)].url, f"client{c}", str(points), str(batch), str(c)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) for c in range(CLIENTS)]
+    outs = [json.loads(p.communicate(timeout=1800)[0].strip().splitlines()[-1])
+            for p in procs]
+    total = sum(o["points"] for o in outs)
+    wall = max(o["end"] for o in outs) - min(o["start"] for o in outs)
+    return {"points": total, "wall_s": round(wall, 2), "points_per_s": round(total / wall)}
+
+
+def pg_bytes(url):
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return sum(conn.execute(f"SELECT pg_total_relation_size('{t}')").fetchone()[0]
+                   for t in ("chunks", "agg", "series", "models"))
+
+
+def chart(url, work, points):
+    from pastalog.server.store import Store
+    from pastalog.server.store.pyramid import aggregate, bucket_level
+
+    rng = np.random.default_rng(1)
+    steps = np.arange(points, dtype=np.int64)
+    values = 2.5 * np.exp(-steps / (points / 3)) + rng.normal(0, 0.05, points)
+    times = 1.7e9 + steps * 0.01
+    with Store(url) as store:
+        t0 = time.perf_counter()
+        for lo in range(0, points, 200_000):
+            store.write_points([("big", "loss", steps[lo:lo + 200_000],
+                                 values[lo:lo + 200_000], times[lo:lo + 200_000])])
+        write_s = time.perf_counter() - t0
+        in_store = []
+        for _ in range(20):
+            t = time.perf_counter()
+            got = store.read_buckets("big", "loss", 2000)
+            in_store.append(time.perf_counter() - t)
+        level = bucket_level(0, points - 1, 2000)
+        want = aggregate(steps, values, times, level)
+        exact = all(np.array_equal(got["agg"][k], want[k]) for k in
+                    ("cell", "count", "vmin", "vmax", "first", "last"))
+    server = ServerProcess(os.path.join(work, "chart-srv"), extra_args=["--store", url]).start()
+    try:
+        http = []
+        for _ in range(20):
+            t = time.perf_counter()
+            with urllib.request.urlopen(server.url + "/api/v1/series?model=big&series=loss"
+                                        "&buckets=2000", timeout=60) as resp:
+                body = resp.read()
+            http.append(time.perf_counter() - t)
+    finally:
+        server.stop()
+    return {"points": points, "write_s": round(write_s, 1),
+            "http_median_ms": round(float(np.median(http)) * 1e3, 1),
+            "store_median_ms": round(float(np.median(in_store)) * 1e3, 1),
+            "response_bytes": len(body), "exact": exact}
+
+
+def main(argv=()):
+    quick = "--quick" in argv
+    per_client = 250_000 if quick else 1_000_000
+    chart_points = 1_000_000 if quick else 10_000_000
+    work = tempfile.mkdtemp(prefix="pastalog-pgbench-")
+    cluster = PgCluster(free_port()).start()
+    results = {"per_client": per_client}
+    started = []
+    try:
+        def servers(n, store):
+            out = []
+            for k in range(n):
+                extra = ["--store", store] if "://" in store else []
+                data = os.path.join(work, f"srv-{len(started)}") if extra else store
+                out.append(ServerProcess(data, extra_args=extra).start())
+                started.append(out[-1])
+            return out
+
+        sqlite_dir = os.path.join(work, "sqlite")
+        srv = servers(1, sqlite_dir)
+        results["sqlite_1"] = ingest(srv, per_client)
+        for s in srv:
+            s.stop()
+        results["sqlite_bytes_per_point"] = round(
+            os.path.getsize(os.path.join(sqlite_dir, "pastalog.sqlite3"))
+            / results["sqlite_1"]["points"], 2)
+        for n in (1, 2):
+            url = cluster.create_database(f"ingest{n}")
+            srv = servers(n, url)
+            results[f"pg_{n}"] = ingest(srv, per_client)
+            for s in srv:
+                s.stop()
+            if n == 1:
+                results["pg_bytes_per_point"] = round(pg_bytes(url)
+                                                      / results["pg_1"]["points"], 2)
+        results["chart"] = chart(cluster.create_database("chart"), work, chart_points)
+    finally:
+        for s in started:
+            s.stop()
+        cluster.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(results, indent=1))
+    write_section(results)
+    return results
+
+
+def write_section(r):
+    base = r["sqlite_1"]["points_per_s"]
+    c = r["chart"]
+    text = f"""{MARK}
+## PostgreSQL store (issue 13), `python -m benchmarks.pg_bench`
+
+Same run, same 2-core machine for the database, the servers and the clients (shared
+with other work: absolute figures are noisy, ratios less so). {CLIENTS} client processes,
+{r['per_client']:,} points each, binary batches of 10,000 points (10 series).
+
+| ingest | points/s | vs SQLite |
+|---|---|---|
+| 1 server, SQLite | {base:,} | 1.00 |
+| 1 server, PostgreSQL | {r['pg_1']['points_per_s']:,} | {r['pg_1']['points_per_s'] / base:.2f} |
+| 2 servers, PostgreSQL | {r['pg_2']['points_per_s']:,} | {r['pg_2']['points_per_s'] / base:.2f} |
+
+- bytes per point: PostgreSQL {r['pg_bytes_per_point']} (chunks, pyramid, rows with
+  their indexes), SQLite {r['sqlite_bytes_per_point']} (the database file).
+- chart query, `buckets=2000`, whole range of a {c['points']:,}-point series on
+  PostgreSQL: HTTP median {c['http_median_ms']} ms, in the store {c['store_median_ms']} ms,
+  {c['response_bytes']:,} response bytes, exact against a numpy scan: {c['exact']}.
+- not measured yet: 4 servers, MLflow's tracking server on the same PostgreSQL.
+{MARK}"""
+    path = os.path.join(ROOT, "benchmarks", "RESULTS.md")
+    old = open(path, encoding="utf-8").read()
+    if MARK in old:
+        head, _, rest = old.partition(MARK)
+        _, _, tail = rest.partition(MARK)
+        new = head + text + tail
+    else:
+        new = old.rstrip() + "\n\n" + text + "\n"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(new)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
