@@ -1,10 +1,18 @@
-"""The client's sender thread: batching, sending, spooling and replaying.
+"""The client's sender: one daemon thread and one connection per server.
 
-``_Sender`` is the half of ``Log`` that runs on its daemon thread: it swaps out the
-write buffers (``_drain``), turns them into requests of at most 200,000 points, sends
-them in order through the transport, spools them to disk past the memory bound or on
-a signal, and replays spool files (its own and those of dead processes) first. The
-caller's side (``write``, validation, ``flush``, ``close``) stays in ``client.py``.
+Every ``Log`` to the same server (with the same token, transport and sending options)
+shares one ``Sender``: a sweep of 100 runs in one process costs one thread and one
+keep-alive connection, not 100. The sender takes each Log's write buffers
+(``Log._take``), turns them into requests of at most 200,000 points (one request may
+carry the points of several Logs), sends them in order through the transport, spools
+them to disk past the memory bound or on a signal, and replays spool files (its own
+and those of dead processes) first. Each request remembers which Logs' points it
+carries (``owners``), so each Log's ``flush()`` learns when its own points arrived.
+
+``attach(log, key, make)`` finds or starts the sender for ``key``; ``detach(log)``
+says whether that Log was the last one, after which the sender spools what is left
+and stops (``shutdown``). The caller's side (``write``, validation, ``flush``,
+``close``) stays in ``client.py``.
 """
 import errno
 import logging
@@ -15,11 +23,11 @@ import urllib.parse
 import uuid
 from collections import deque
 
-from . import _spool
+from . import _signals, _spool
 from .limits import BACKOFF_MAX, BACKOFF_MIN
 from .wire import CONTENT_TYPE, encode_batch
 
-__all__ = ["SPOOL_GRACE", "Wake", "label"]
+__all__ = ["SPOOL_GRACE", "Sender", "Wake", "attach", "detach", "label"]
 
 log = logging.getLogger("pastalog")
 
@@ -57,16 +65,97 @@ class Wake:
         return self._lock.acquire(timeout=timeout)
 
 
-class _Sender:
-    """The sender thread's methods (mixed into ``Log``)."""
+_SENDERS: dict = {}         # key -> the Sender every Log with that key shares
+_REGISTRY = threading.Lock()
 
-    def _set_cutoff(self, when):
+
+def attach(log_, key, make):
+    """The running sender for ``key`` (made by ``make()`` if none), with ``log_`` on it."""
+    with _REGISTRY:
+        sender = _SENDERS.get(key)
+        if sender is None or sender.closing or not sender.thread.is_alive():
+            sender = _SENDERS[key] = make()
+            sender.start()
+        sender.logs.append(log_)
+    return sender
+
+
+def detach(log_):
+    """Take ``log_`` off its sender; True when it was the last Log on it."""
+    sender = log_._sender
+    with _REGISTRY:
+        if len(sender.logs) > 1 or log_ not in sender.logs:
+            if log_ in sender.logs:
+                sender.logs.remove(log_)
+            return False
+        # The last one stays on the sender for its final drain (see shutdown).
+        if _SENDERS.get(sender.key) is sender:
+            del _SENDERS[sender.key]
+        sender.closing = True
+        return True
+
+
+class Sender:
+    """Sends the points of every Log that shares it; see the module's docstring."""
+
+    def __init__(self, key, server, transport, *, flush_interval, max_memory_points,
+                 request_timeout, spool_dir, spool_label, has_token):
+        self.key = key
+        self.server = server
+        self.logs: list = []            # the Logs using this sender (under _REGISTRY)
+        self.flush_interval = flush_interval
+        self.max_memory_points = max_memory_points
+        self.request_timeout = request_timeout
+        self._has_token = has_token
+        self._transport = transport
+        self._spool_dir = spool_dir
+        self.wake = Wake()
+        # Reentrant: a signal handler may run while the main thread holds it in flush().
+        self.done = threading.Condition(threading.RLock())
+        self.sender_errors = 0      # unexpected errors the sender survived
+        self.last_error = None
+        self._pending: deque = deque()  # (path, body, content_type, n, owners) in memory
+        self._pending_points = 0
+        self._replay: deque = deque()   # spool files to send, oldest first:
+                                    # [path, fd, records or None, owners or None (not ours)]
+        self._spool = _spool.Spool(spool_dir, spool_label) if spool_dir else None
+        self._spool_owners: deque = deque()     # the owners of each record in self._spool
+        self._problem = None        # the trouble of the current outage, if any
+        self._warned: set = set()   # what was said during it: each problem once
+        self._spool_asked = 0       # spool-everything-now requests (signals, close) ...
+        self._spool_done = 0        # ... and how many the sender has carried out
+        self.closing = False
+        self.thread = threading.Thread(target=self._run, daemon=True,
+                                       name=f"pastalog-sender-{label(server)}")
+
+    def start(self):
+        self.thread.start()
+        _signals.LIVE.add(self)
+
+    def set_cutoff(self, when):
         if hasattr(self._transport, "cutoff"):
             self._transport.cutoff = when
 
-    def _buffered(self):
-        """Points and images written but not yet taken by the sender."""
-        return sum(len(s.times) for s in list(self._series.values())) + len(self._images)
+    def undelivered(self):
+        """Points and images accepted by the Logs on this sender and not yet delivered."""
+        return sum(lg._accepted - lg._delivered for lg in list(self.logs))
+
+    def in_memory(self):
+        """Points and images held in memory: buffered in Logs or waiting to be sent."""
+        return self._pending_points + sum(lg._buffered() for lg in list(self.logs))
+
+    def shutdown(self, deadline):
+        """Stop (after detach said last): spool what is left, join, release the files."""
+        self.set_cutoff(time.monotonic())
+        self.wake.set()
+        self.thread.join(max(0.0, deadline - time.monotonic()) + SPOOL_GRACE)
+        stopped = not self.thread.is_alive()
+        _signals.LIVE.discard(self)
+        if stopped:
+            self._release_files()
+            with _REGISTRY:
+                self.logs.clear()
+        return stopped
 
     def _release_files(self):
         """Close spool files (releasing their locks) once the sender has stopped."""
@@ -78,29 +167,35 @@ class _Sender:
         if self._spool is not None:
             self._spool.close()
 
-    def _spool_now(self, why, timeout=SPOOL_GRACE):
-        """Have the sender spool every unsent point now (a signal); say what happened."""
-        if self.closed or self._accepted <= self._delivered:
-            return
-        if self._spool is None or not self._thread.is_alive():
-            log.warning("pastalog: %s: %d points/images not yet delivered to %s are lost (%s)",
-                        why, self._accepted - self._delivered, self.server,
-                        "spooling is off" if self._spool is None else "the sender stopped")
-            return
-        with self._done:
+    def spool_all(self, timeout=SPOOL_GRACE):
+        """Have the sender spool every unsent point now; False if it did not in time."""
+        with self.done:
             self._spool_asked += 1
             ticket = self._spool_asked
-        self._set_cutoff(time.monotonic())
-        self._wake.set()
+        self.set_cutoff(time.monotonic())
+        self.wake.set()
         deadline = time.monotonic() + timeout
-        with self._done:
-            while (self._spool_done < ticket and self._thread.is_alive()
+        with self.done:
+            while (self._spool_done < ticket and self.thread.is_alive()
                    and time.monotonic() < deadline):
-                self._done.wait(0.05)
-        if not self._closing:
-            self._set_cutoff(None)
-        left = self._accepted - self._delivered
-        in_memory = min(left, self._pending_points + self._buffered())
+                self.done.wait(0.05)
+        if not self.closing:
+            self.set_cutoff(None)
+        return self._spool_done >= ticket
+
+    def _spool_now(self, why, timeout=SPOOL_GRACE):
+        """A signal: spool every unsent point of every Log on this sender; say so."""
+        left = self.undelivered()
+        if left <= 0:
+            return
+        if self._spool is None or not self.thread.is_alive():
+            log.warning("pastalog: %s: %d points/images not yet delivered to %s are lost (%s)",
+                        why, left, self.server,
+                        "spooling is off" if self._spool is None else "the sender stopped")
+            return
+        self.spool_all(timeout)
+        left = self.undelivered()
+        in_memory = min(left, self.in_memory())
         if left - in_memory:
             log.warning("pastalog: %s: %d points/images not yet delivered to %s are spooled "
                         "to %s; they are sent once the server answers, by this process or "
@@ -113,46 +208,35 @@ class _Sender:
     # -- the sender thread ---------------------------------------------------------
 
     def _drain(self, force=False):
-        """Swap out the write buffers; returns requests for what they held.
-
-        While a signal handler waits for the spool (on the main thread, which may hold
-        the lock, frozen between two appends of one write), it takes the buffers
-        without the lock after a short wait: only whole points, leaving a half-written
-        one to be completed.
-        """
-        locked = self._lock.acquire(timeout=0.2 if force else 0.1)
-        while not locked and not self._spool_asked > self._spool_done:
-            locked = self._lock.acquire(timeout=0.1)
-        try:
-            taken = []
-            for s in list(self._series.values()):
-                n = len(s.times)
-                if n:
-                    n = min(n, len(s.steps), len(s.values))
-                    taken.append((s.name, s.steps[:n], s.values[:n], s.times[:n]))
-                    del s.steps[:n], s.values[:n], s.times[:n]
-            images, self._images = self._images, []
-            self._wake_at = self._accepted + self.batch_points
-        finally:
-            if locked:
-                self._lock.release()
+        """Take every Log's write buffers; returns requests for what they held."""
         requests = []
-        batch, size = [], 0
-        for name, steps, values, times in taken:
-            for lo in range(0, len(values), _MAX_REQUEST_POINTS):
-                hi = lo + _MAX_REQUEST_POINTS
-                batch.append((self.model_name, name, steps[lo:hi], values[lo:hi], times[lo:hi]))
-                size += len(batch[-1][2])
-                if size >= _MAX_REQUEST_POINTS:
-                    requests.append(self._points_request(batch, size))
-                    batch, size = [], 0
+        batch, size, owners = [], 0, {}
+        for lg in list(self.logs):
+            taken, images = lg._take(force, self._signalled)
+            model = lg.model_name
+            for name, steps, values, times in taken:
+                for lo in range(0, len(values), _MAX_REQUEST_POINTS):
+                    hi = lo + _MAX_REQUEST_POINTS
+                    batch.append((model, name, steps[lo:hi], values[lo:hi], times[lo:hi]))
+                    n = len(batch[-1][2])
+                    size += n
+                    owners[lg] = owners.get(lg, 0) + n
+                    if size >= _MAX_REQUEST_POINTS:
+                        requests.append(self._points_request(batch, size, owners))
+                        batch, size, owners = [], 0, {}
+            requests.extend((path, png, ctype, 1, ((lg, 1),))
+                            for path, png, ctype in images)
         if batch:
-            requests.append(self._points_request(batch, size))
-        return requests + images
+            requests.append(self._points_request(batch, size, owners))
+        return requests
+
+    def _signalled(self):
+        return self._spool_asked > self._spool_done
 
     @staticmethod
-    def _points_request(batch, size):
-        return ("/api/v1/points", encode_batch(uuid.uuid4().hex, batch), CONTENT_TYPE, size)
+    def _points_request(batch, size, owners):
+        return ("/api/v1/points", encode_batch(uuid.uuid4().hex, batch), CONTENT_TYPE, size,
+                tuple(owners.items()))
 
     def _run(self):
         try:
@@ -161,16 +245,16 @@ class _Sender:
             # A bug here must not pass silently: flush() stops waiting, close() warns.
             log.exception("pastalog: the sender thread for %s stopped on an error; points "
                           "written from now on are not sent", self.server)
-            with self._done:
-                self._done.notify_all()
+            with self.done:
+                self.done.notify_all()
 
     def _loop(self):
         self._adopt_orphans()
         backoff = 0.0
         while True:
-            self._wake.wait(max(self.flush_interval, backoff))
-            self._wake.clear()
-            closing, asked = self._closing, self._spool_asked
+            self.wake.wait(max(self.flush_interval, backoff))
+            self.wake.clear()
+            closing, asked = self.closing, self._spool_asked
             spool_all = closing or asked > self._spool_done
             try:
                 for request in self._drain(force=spool_all and not closing):
@@ -182,9 +266,9 @@ class _Sender:
                 ok = False
                 self._unexpected(exc)
             if spool_all:
-                with self._done:
+                with self.done:
                     self._spool_done = asked
-                    self._done.notify_all()
+                    self.done.notify_all()
             if closing:
                 return
             backoff = 0.0 if ok else min(BACKOFF_MAX, max(BACKOFF_MIN, backoff * 2))
@@ -206,7 +290,8 @@ class _Sender:
                     exc.strerror or exc)
         spool, self._spool = self._spool, None
         if spool is not None and spool.records:
-            self._replay.append([*spool.take(), None, True])
+            owners, self._spool_owners = self._spool_owners, deque()
+            self._replay.append([*spool.take(), None, owners])
 
     def _enqueue(self, request):
         if self._spool and self._spool.records and self._to_spool(request):
@@ -215,7 +300,7 @@ class _Sender:
         self._pending_points += request[3]
 
     def _to_spool(self, request):
-        path, body, _, n = request
+        path, body, _, n, owners = request
         try:
             self._spool.append(f"{n} {path}", body)
         except OSError as exc:
@@ -228,6 +313,7 @@ class _Sender:
                             "was cut off and unsent points stay in memory", self._spool.path,
                             exc.strerror)
             return False
+        self._spool_owners.append(owners)
         return True
 
     def _spool_pending(self):
@@ -253,37 +339,38 @@ class _Sender:
             os.close(self._replay.popleft()[1])
         if self._spool and self._spool.records:
             path, fd = self._spool.take()
-            self._replay.append([path, fd, None, True])
+            owners, self._spool_owners = self._spool_owners, deque()
+            self._replay.append([path, fd, None, owners])
             return self._send_all()
         while self._pending:
-            path, body, ctype, n = self._pending[0]
-            if not self._send(path, body, ctype):
+            path, body, ctype, n, owners = self._pending[0]
+            if not self._send(path, body, ctype, owners):
                 return False
             self._pending.popleft()
             self._pending_points -= n
-            self._mark_delivered(n)
+            self._mark_delivered(owners)
         return True
 
     def _send_replay(self, entry):
-        path, _, records, own = entry
+        path, _, records, owners = entry
         if records is None:
             records = entry[2] = deque(_spool.read_records(path))
         while records:
             head, body = records[0]
-            count, _, req_path = head.partition(" ")
+            req_path = head.partition(" ")[2]
             ctype = "image/png" if req_path.startswith("/api/v1/images") else CONTENT_TYPE
-            if not self._send(req_path, body, ctype):
+            if not self._send(req_path, body, ctype, owners[0] if owners else ()):
                 return False
             records.popleft()
-            if own:
-                self._mark_delivered(int(count))
+            if owners:      # our own spool: these Logs' points arrived
+                self._mark_delivered(owners.popleft())
         try:
             os.unlink(path)
         except FileNotFoundError:
             pass
         return True
 
-    def _send(self, path, body, ctype):
+    def _send(self, path, body, ctype, owners):
         try:
             status, reply = self._transport(path, body, ctype)
         except TimeoutError as exc:
@@ -306,7 +393,8 @@ class _Sender:
             return True
         text = reply[:300].decode("utf-8", "replace")
         if status in (400, 413, 422):
-            self.dropped += 1
+            for lg, _ in owners:
+                lg.dropped += 1
             self.last_error = f"{self.server} refused a batch ({status}: {text[:100]})"
             log.warning("pastalog: %s refused a batch (%d %s); dropped it", self.server,
                         status, text)
@@ -335,10 +423,11 @@ class _Sender:
             log.warning("pastalog: the sender for %s met an unexpected %s (%s); it keeps the "
                         "points and retries", self.server, name, exc, exc_info=exc)
 
-    def _mark_delivered(self, n):
-        with self._done:
-            self._delivered += n
-            self._done.notify_all()
+    def _mark_delivered(self, owners):
+        with self.done:
+            for lg, n in owners:
+                lg._delivered += n
+            self.done.notify_all()
 
     def _fail(self, problem, short, message, *args):
         """A delivery failed: remember why, say it once per outage."""

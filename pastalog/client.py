@@ -3,7 +3,9 @@
 ``write`` appends to columnar arrays in memory and returns (1.91 µs median in
 benchmarks/RESULTS.md); one daemon thread batches them every ``flush_interval`` seconds (or
 sooner, at ``batch_points`` points) and posts them to the server over one
-keep-alive connection. A slow, dead or restarting server never blocks or raises
+keep-alive connection. That thread and connection belong to the server, not to one
+``Log``: every ``Log`` to the same server with the same options shares them
+(``_sender.py``), so a sweep of 100 runs in one process costs one thread. A slow, dead or restarting server never blocks or raises
 into the training loop: batches wait in memory, past ``max_memory_points`` in a
 spool file on disk, and are sent in order when the server answers again; one
 warning says so. Every batch carries an id, so a batch sent twice is stored once.
@@ -36,13 +38,13 @@ import threading
 import time
 import urllib.parse
 import uuid
+import weakref
 from array import array
-from collections import deque
 from typing import Any, Literal
 
-from . import _signals, _spool
+from . import _sender, _signals
 from ._images import to_png
-from ._sender import SPOOL_GRACE, Wake, _Sender, label
+from ._sender import label
 from ._transport import HTTPTransport
 from .errors import InvalidValue, PastalogError
 from .limits import MAX_STEP
@@ -56,6 +58,7 @@ log = logging.getLogger("pastalog")
 # What a header value cannot carry: control characters, line separators, lone surrogates.
 _BAD_TOKEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _now = time.time
+_OPEN: "weakref.WeakSet[Log]" = weakref.WeakSet()     # closed at exit
 
 
 def _server_url(server):
@@ -145,7 +148,7 @@ class _Series:
         self.add_time = self.times.append
 
 
-class Log(_Sender):
+class Log:
     """Log scalars and images of one model to a pastalog server.
 
     Parameters
@@ -218,9 +221,6 @@ class Log(_Sender):
         token = token if token is not None else os.environ.get("PASTALOG_TOKEN") or None
         if token is not None:
             _check_token(token)
-        self._has_token = bool(token)
-        self._transport = transport or HTTPTransport(self.server, token=token,
-                                                     timeout=self.request_timeout)
         if spool_dir is None:
             spool_dir = os.environ.get("PASTALOG_SPOOL") or default_spool_dir()
         self._spool_dir = (None if spool_dir is False
@@ -229,33 +229,41 @@ class Log(_Sender):
         self._image_steps: dict = {}
         self._images: list = []
         self._lock = threading.Lock()
-        self._wake = Wake()
-        # Reentrant: a signal handler may run while the main thread holds it in flush().
-        self._done = threading.Condition(threading.RLock())
         self._wake_at = self.batch_points   # wake the sender at this many accepted
         self._accepted = 0          # ever accepted by write/image
         self._delivered = 0         # ever delivered (or given up on)
-        self.dropped = 0            # points the server refused as invalid
-        self.sender_errors = 0      # unexpected errors the sender survived
-        self.last_error = None
-        self._pending: deque = deque()  # (path, body, content_type, n) in memory
-        self._pending_points = 0
-        self._replay: deque = deque()   # spool files to send, oldest first:
-                                    # [path, fd, records or None, ours?]
-        self._spool = (_spool.Spool(self._spool_dir, self.model_name)
-                       if self._spool_dir else None)
-        self._problem = None        # the trouble of the current outage, if any
-        self._warned: set = set()   # what was said during it: each problem once
-        self._spool_asked = 0       # spool-everything-now requests (signals) ...
-        self._spool_done = 0        # ... and how many the sender has carried out
-        self._closing = False
+        self.dropped = 0            # batches the server refused as invalid
         self.closed = False
-        self._thread = threading.Thread(target=self._run, name=f"pastalog-{model_name[:20]}",
-                                        daemon=True)
-        self._thread.start()
-        _signals.LIVE.add(self)
+        # One sender (thread, connection, spool) per server and options, shared by
+        # every Log with the same ones: a sweep of 100 runs costs one thread.
+        key = (self.server, token, self.request_timeout, self._spool_dir,
+               None if transport is None else id(transport), self.flush_interval,
+               self.max_memory_points)
+        self._sender = _sender.attach(self, key, lambda: _sender.Sender(
+            key, self.server,
+            transport or HTTPTransport(self.server, token=token, timeout=self.request_timeout),
+            flush_interval=self.flush_interval, max_memory_points=self.max_memory_points,
+            request_timeout=self.request_timeout, spool_dir=self._spool_dir,
+            spool_label=self.model_name, has_token=bool(token)))
+        self._wake = self._sender.wake
+        self._done = self._sender.done
+        _OPEN.add(self)
         if handle_signals:
             _signals.install()
+
+    @property
+    def last_error(self) -> "str | None":
+        """Why the last delivery to this server failed, or None (see the class docstring)."""
+        return self._sender.last_error
+
+    @property
+    def sender_errors(self) -> int:
+        """Unexpected errors the (shared) sender thread met and survived."""
+        return self._sender.sender_errors
+
+    @property
+    def _thread(self):
+        return self._sender.thread
 
     # -- the caller's side: only memory --------------------------------------------
 
@@ -387,7 +395,7 @@ class Log(_Sender):
         query = urllib.parse.urlencode({"model": self.model_name, "name": name, "step": at,
                                         "time": repr(_now()), "batch": uuid.uuid4().hex})
         with self._lock:
-            self._images.append((f"/api/v1/images?{query}", png, "image/png", 1))
+            self._images.append((f"/api/v1/images?{query}", png, "image/png"))
             self._accepted += 1
         self._wake.set()
 
@@ -463,24 +471,32 @@ class Log(_Sender):
         A request still running at the deadline is cut off; what is left then goes
         to the spool file (as long as writing it takes, at most a few seconds). A
         warning says how many points were spooled, or lost when they could not be.
+        The sender thread stops with the last open Log that shares it; closing one
+        Log of many flushes (and, failing that, spools) its points and leaves the
+        sender running for the others.
         """
         if self.closed:
             return
+        sender = self._sender
         if timeout is None:
             # With the server already failing, waiting helps nobody: spool at once.
-            timeout = 0.0 if self._problem else self.close_timeout
+            timeout = 0.0 if sender._problem else self.close_timeout
         deadline = time.monotonic() + timeout
-        self._set_cutoff(deadline)
+        alone = sender.logs == [self]
+        if alone:       # nobody else's request is cut off at our deadline
+            sender.set_cutoff(deadline)
         delivered = self._flush(timeout)
-        self._closing = True
-        self._set_cutoff(time.monotonic())
-        self._wake.set()
-        self._thread.join(max(0.0, deadline - time.monotonic()) + SPOOL_GRACE)
-        stopped = not self._thread.is_alive()
+        if not delivered and not alone and sender._spool is not None:
+            sender.spool_all()      # others keep the sender: put ours on disk now
+        last = _sender.detach(self)
         self.closed = True
-        _signals.LIVE.discard(self)
-        if stopped:
-            self._release_files()
+        _OPEN.discard(self)
+        if last:
+            stopped = sender.shutdown(deadline)
+        else:
+            stopped = True
+            if alone:       # someone attached meanwhile: their requests run uncut
+                sender.set_cutoff(None)
         left = self._accepted - self._delivered
         if delivered or left <= 0:
             return
@@ -489,17 +505,52 @@ class Log(_Sender):
                         "sender is still busy; they are lost if the process exits now",
                         left, self.server)
             return
-        in_memory = min(left, self._pending_points + self._buffered())
+        in_memory = min(left, sender.in_memory() + self._buffered())
         spooled = left - in_memory
         if spooled:
             log.warning("pastalog: %d points/images could not reach %s before close; "
                         "they wait in %s and the next pastalog.Log for this server "
                         "sends them", spooled, self.server, self._spool_dir)
-        if in_memory:
+        if in_memory and not last:
+            log.warning("pastalog: %d points/images could not reach %s before close; "
+                        "they wait in memory for the sender the other open Logs share "
+                        "(lost if the process exits before the server answers)",
+                        in_memory, self.server)
+        elif in_memory:
             log.warning("pastalog: %d points/images could not be delivered to %s and were "
                         "lost (%s)", in_memory, self.server,
-                        "spooling is off" if self._spool is None else
+                        "spooling is off" if sender._spool is None else
                         "the spool file could not be written")
+
+    def _buffered(self):
+        """Points and images written but not yet taken by the sender."""
+        return sum(len(s.times) for s in list(self._series.values())) + len(self._images)
+
+    def _take(self, force, signalled):
+        """The sender's side: swap out the write buffers; ``(series, images)`` they held.
+
+        While a signal handler waits for the spool (on the main thread, which may hold
+        the lock, frozen between two appends of one write), it takes the buffers
+        without the lock after a short wait: only whole points, leaving a half-written
+        one to be completed.
+        """
+        locked = self._lock.acquire(timeout=0.2 if force else 0.1)
+        while not locked and not signalled():
+            locked = self._lock.acquire(timeout=0.1)
+        try:
+            taken = []
+            for s in list(self._series.values()):
+                n = len(s.times)
+                if n:
+                    n = min(n, len(s.steps), len(s.values))
+                    taken.append((s.name, s.steps[:n], s.values[:n], s.times[:n]))
+                    del s.steps[:n], s.values[:n], s.times[:n]
+            images, self._images = self._images, []
+            self._wake_at = self._accepted + self.batch_points
+        finally:
+            if locked:
+                self._lock.release()
+        return taken, images
 
     def __enter__(self):
         return self
@@ -519,5 +570,5 @@ def _trim(s):
 
 @atexit.register
 def _close_all():
-    for live in list(_signals.LIVE):
+    for live in list(_OPEN):
         live.close()
