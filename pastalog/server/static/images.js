@@ -1,11 +1,15 @@
 // Images of one model: the latest image of every image name, and one image name
-// through time with a step slider and a play button.
+// through time with a step slider and a play button, drawn as large as fits. A click
+// on an image opens the viewer; "compare" puts one image name of several runs side by
+// side (image-viewer.js).
 import * as api from './api.js';
 import { h, clear } from './dom.js';
 import { fmtStep, fmtTime } from './format.js';
 import { confirmDialog } from './dialogs.js';
+import { blobUrl, drawFitted, openViewer, openCompare } from './image-viewer.js';
 
-const blobUrl = sha => `/api/v1/blobs/${encodeURIComponent(sha)}.png`;
+// room kept for the page header when the through-time frame is as tall as the window
+const FRAME_MARGIN = 80;
 
 export class ImagesPanel {
   /** @param {object} o {model, catalog, S, save, notify} */
@@ -21,18 +25,71 @@ export class ImagesPanel {
     this.play = h('button', { type: 'button', class: 'img-play', text: '▶ play', 'aria-label': 'play',
       onclick: () => (this.timer ? this.stop() : this.start()) });
     this.stepLabel = h('span', { class: 'img-step' });
-    this.image = h('img', { class: 'img-frame', alt: '' });
+    this.image = h('img', { class: 'img-frame', alt: '', title: 'open in the viewer',
+      onclick: () => this.openViewer(this.selected, this.list, this.index, true),
+      onload: () => this.fit() });
+    this.dialog = null;       // the open viewer or compare view
     this.deleteBtn = h('button', { type: 'button', class: 'danger img-delete', text: 'delete image name',
       onclick: () => this.deleteName() });
     this.timeline = h('div', { class: 'img-timeline' },
       h('div', { class: 'img-controls' }, this.nameSelect, this.play, this.slider, this.stepLabel, this.deleteBtn),
-      h('div', { class: 'img-frame-box' }, this.image));
+      this.frameBox = h('div', { class: 'img-frame-box' }, this.image));
     this.el = h('section', { class: 'images' },
       h('h2', { text: 'Images' }),
       h('h3', { text: 'Latest' }), this.latestGrid,
       h('h3', { text: 'Through time' }), this.timeline);
     container.appendChild(this.el);
+    this.resizer = new ResizeObserver(() => this.fit());
+    this.resizer.observe(this.frameBox);
     this.render();
+    // a link to the compare view reopens it
+    const S = this.o.S;
+    if (S.cmp && S.img != null && this.names().includes(S.img)) this.openCompare(S.img, S.cstep, S.cmp);
+  }
+
+  /** Draw the through-time frame at the largest size that fits its box and the window. */
+  fit() {
+    const im = this.list[this.index];
+    if (!im || !this.image.getAttribute('src')) return;
+    const w = im.width || this.image.naturalWidth, hh = im.height || this.image.naturalHeight;
+    // the box's clientWidth includes its 8 px padding on each side
+    drawFitted(this.image, w, hh, this.frameBox.clientWidth - 16, window.innerHeight - FRAME_MARGIN);
+  }
+
+  /** The viewer on one image name; follow=true keeps the through-time frame on its step. */
+  async openViewer(name, list, index, follow = false) {
+    if (name == null) return;
+    this.closeDialog();
+    this.dialog = await openViewer({
+      model: this.o.model, name, list, index, notify: this.o.notify,
+      onStep: follow ? (step, i) => { if (this.selected === name && this.list === list) this.show(i); } : null,
+      onCompare: step => this.openCompare(name, step),
+    });
+  }
+
+  /** The compare view of one image name across the runs that have it. */
+  openCompare(name, step = null, selected = null) {
+    this.closeDialog();
+    const cat = this.o.catalog;
+    const models = cat.modelNames().filter(m => cat.model(m).images.has(name));
+    if (!selected) selected = [this.o.model, ...models.filter(m => m !== this.o.model)].slice(0, 4);
+    const S = this.o.S;
+    if (this.selected !== name) this.select(name);
+    let open = true;
+    this.dialog = openCompare({
+      name, models, selected, step, notify: this.o.notify,
+      onState: st => { if (!open) return; S.img = name; S.cmp = st.models; S.cstep = st.step; this.o.save(); },
+      onClose: () => {
+        open = false;
+        if (this.destroyed) return;
+        S.cmp = null; S.cstep = null; this.o.save();
+      },
+    });
+  }
+
+  closeDialog() {
+    if (this.dialog && this.dialog.open) this.dialog.close();
+    this.dialog = null;
   }
 
   names() {
@@ -49,11 +106,15 @@ export class ImagesPanel {
     for (const name of names) {
       const im = m.images.get(name);
       const img = h('img', { src: blobUrl(im.last_sha), alt: name, loading: 'lazy' });
-      const card = h('figure', { class: 'image-card', dataset: { name }, tabindex: '0', title: 'show through time',
-        onclick: () => this.select(name),
-        onkeydown: e => { if (e.key === 'Enter') this.select(name); } },
+      const open = () => { this.select(name); this.openViewer(name, null, null); };
+      const compare = h('button', { type: 'button', class: 'icon image-compare', text: 'compare runs…',
+        title: 'this image of several runs side by side',
+        onclick: e => { e.stopPropagation(); this.openCompare(name); } });
+      const card = h('figure', { class: 'image-card', dataset: { name }, tabindex: '0', title: 'open (and show through time)',
+        onclick: open,
+        onkeydown: e => { if (e.key === 'Enter' && e.target === card) open(); } },
       img, h('figcaption', {}, h('span', { class: 'image-name', text: name }),
-        h('span', { class: 'image-step', text: `step ${fmtStep(im.last_step)}` })));
+        h('span', { class: 'image-step', text: `step ${fmtStep(im.last_step)}` }), compare));
       this.latestGrid.appendChild(card);
     }
     const cur = this.selected;
@@ -94,11 +155,13 @@ export class ImagesPanel {
     const im = this.list[i];
     this.index = i;
     this.slider.value = String(i);
-    this.image.src = im.url || blobUrl(im.sha);
+    const src = im.url || blobUrl(im.sha);
+    if (this.image.getAttribute('src') !== src) this.image.src = src;
     this.image.alt = `${this.selected} at step ${im.step}`;
     this.image.dataset.step = String(im.step);
     this.stepLabel.textContent = `step ${fmtStep(im.step)} · ${i + 1}/${n}`;
     this.stepLabel.title = fmtTime(im.time);
+    this.fit();
     const following = i === n - 1;
     this.o.S.istep = following ? null : im.step;
     this.o.save();
@@ -152,5 +215,5 @@ export class ImagesPanel {
     this.o.catalog.apply([{ type: 'deleted', model: this.o.model, image: name }]);
   }
 
-  destroy() { this.stop(); this.el.remove(); }
+  destroy() { this.destroyed = true; this.stop(); this.closeDialog(); this.resizer.disconnect(); this.el.remove(); }
 }

@@ -1,6 +1,7 @@
 // The whole view state in the query string, so a link reopens the same view:
 //   view=overview|detail  model=M  stat=S (repeated)  hide=[[model, series], ...]
 //   x=step|wall|rel  c={chartId: {m, w, l, x, y}}  img=NAME  istep=STEP
+//   cmp=[model, ...]  cstep=STEP   (the compare view of image name img)
 import { DEFAULT_STATE } from './chart.js';
 
 const X_MODES = new Set(['step', 'wall', 'rel']);
@@ -14,6 +15,8 @@ export function readUrl(search = location.search) {
   const p = new URLSearchParams(search);
   const hidden = parseJSON(p.get('hide'), []);
   const istep = p.get('istep');
+  const cmp = parseJSON(p.get('cmp'), null);
+  const cstep = p.get('cstep');
   return {
     view: p.get('view') === 'detail' ? 'detail' : 'overview',
     model: p.get('model'),
@@ -23,6 +26,8 @@ export function readUrl(search = location.search) {
     charts: parseJSON(p.get('c'), {}) || {},
     img: p.get('img'),
     istep: istep != null && istep !== '' && Number.isFinite(Number(istep)) ? Number(istep) : null,
+    cmp: Array.isArray(cmp) && cmp.length && cmp.every(m => typeof m === 'string') ? cmp : null,
+    cstep: cstep != null && cstep !== '' && Number.isFinite(Number(cstep)) ? Number(cstep) : null,
   };
 }
 
@@ -37,6 +42,10 @@ export function toQuery(s) {
   if (charts.length) p.set('c', JSON.stringify(Object.fromEntries(charts)));
   if (s.view === 'detail' && s.img != null) p.set('img', s.img);
   if (s.view === 'detail' && s.istep != null) p.set('istep', String(s.istep));
+  if (s.view === 'detail' && s.img != null && s.cmp) {
+    p.set('cmp', JSON.stringify(s.cmp));
+    if (s.cstep != null) p.set('cstep', String(s.cstep));
+  }
   const q = p.toString();
   return q ? `?${q}` : location.pathname;
 }
