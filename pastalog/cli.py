@@ -116,10 +116,12 @@ def build_parser():
     exp.add_argument("file")
     _add_store(exp)
 
-    imp = sub.add_parser("import", help="load a file made by export, or an original "
-                         "pastalog database.json",
+    imp = sub.add_parser("import", help="load a file made by export, an original "
+                         "pastalog database.json, or a TensorBoard logdir",
                          description="Import FILE: a pastalog export, or the node.js "
-                         "pastalog's database.json (with its CSV files beside it).")
+                         "pastalog's database.json (with its CSV files beside it); or a "
+                         "directory: a TensorBoard logdir, one run per folder of event "
+                         "files.")
     imp.add_argument("file")
     _add_store(imp)
 
@@ -290,17 +292,22 @@ def cmd_export(args):
 
 def cmd_import(args):
     from .errors import ImportFileError, StorageError
+    from .server.tb_import import import_logdir, summary_line
     from .server.transfer import import_file
 
-    if not os.path.isfile(args.file):
+    logdir = os.path.isdir(args.file)  # a directory is a TensorBoard logdir
+    if not logdir and not os.path.isfile(args.file):
         raise UserError(f"{args.file}: no such file")
     store = _open_store(args.data, args.store)
     try:
-        counts = import_file(store, args.file)
+        counts = (import_logdir if logdir else import_file)(store, args.file)
     except (ImportFileError, StorageError) as exc:
         raise UserError(str(exc)) from None
     finally:
         store.close()
+    if logdir:
+        print(summary_line(counts, getattr(store, "data_dir", store.location)))
+        return 0
     skipped = f"; skipped {counts['skipped']:,} damaged records" if counts["skipped"] else ""
     print(f"imported {counts['points']:,} points and {counts['images']:,} images "
           f"({counts['format']}) into {getattr(store, 'data_dir', store.location)}{skipped}")

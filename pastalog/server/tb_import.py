@@ -1,0 +1,426 @@
+"""``pastalog import LOGDIR``: TensorBoard event files into a store.
+
+Every directory under ``LOGDIR`` that holds event files (``*tfevents*``) is one run,
+stored as the model named by its path under ``LOGDIR`` (``LOGDIR`` itself: its
+basename). The files are read with the ``tensorboard`` package's own record reader
+and its read-time compatibility layers (``data_compat``, ``dataclass_compat``), event by
+event: nothing is sampled away (there is no size guidance to set), and memory stays
+bounded (points are written in pieces of at most ``PIECE`` a series, ``HELD`` a run).
+
+What becomes what:
+
+- scalar summaries (the ``scalars`` plugin): points of the series named by the tag,
+  with the event's exact step, value (NaN and ±inf kept) and wall time;
+- image summaries (``images``): PNG images named by the tag (``tag/1``, ``tag/2``...
+  for the second and later images of one summary); images encoded otherwise are
+  converted to PNG with Pillow;
+- everything else (histograms, text, graphs, hparams, audio...): counted as skipped and
+  named by plugin in the summary line. Histograms wait for the store's histogram record.
+
+A step outside ±``MAX_STEP``, a name the store refuses and an image that cannot be
+decoded are counted skips. A file truncated mid-record or corrupt (a failed CRC) keeps
+the events read before the damage and is counted as one damaged file; the rest of the
+file cannot be read past the damage (TensorBoard stops there too).
+
+Importing the same logdir twice stores it once: every piece of points and every image
+is written under a batch id made from its content, and the store drops a batch id it
+has seen.
+"""
+import collections
+import hashlib
+import io
+import logging
+import os
+from array import array
+
+import numpy as np
+
+from ..errors import BadRequest, ImportFileError, InvalidName, LimitExceeded
+from ..limits import MAX_STEP, PNG_SIGNATURE, check_step_range
+from ..names import check_name
+from ..progress import Progress
+from .store import png_size
+
+__all__ = ["find_runs", "import_logdir", "summary_line"]
+
+log = logging.getLogger("pastalog")
+
+FORMAT = "tensorboard"
+#: Points of one series held before they are written as one batch.
+PIECE = 100_000
+#: Points of all series of a run held at most: past it, every series is written.
+HELD = 1_000_000
+_HEAD = 16  # bytes of a TFRecord's frame around its data: length, two CRCs
+
+
+def _tensorboard():
+    """The parts of the ``tensorboard`` package the import uses, or a clear error."""
+    try:
+        from tensorboard import data_compat, dataclass_compat
+        from tensorboard.backend.event_processing import event_file_loader, io_wrapper
+        from tensorboard.compat import tf
+        from tensorboard.compat.proto import event_pb2
+        from tensorboard.util import tensor_util
+    except ImportError as exc:
+        raise ImportFileError(
+            f"reading TensorBoard logs needs the tensorboard package ({exc}); install it "
+            "with: pip install 'pastalog[tensorboard]'") from None
+    return {"data_compat": data_compat, "dataclass_compat": dataclass_compat,
+            "loader": event_file_loader, "io_wrapper": io_wrapper, "tf": tf,
+            "event_pb2": event_pb2, "tensor_util": tensor_util}
+
+
+def find_runs(logdir, is_events_file=None):
+    """The runs under ``logdir``: a sorted list of ``(run name, [event file paths])``.
+
+    Parameters
+    ----------
+    logdir : str
+        A TensorBoard log directory.
+    is_events_file : callable, optional
+        Whether a file name is an event file (default: ``"tfevents"`` in the name,
+        TensorBoard's own rule).
+
+    Returns
+    -------
+    list of (str, list of str)
+        A run is a directory holding event files, named by its path under ``logdir``
+        with ``/`` between parts (``logdir`` itself: its basename); its files in name
+        order (the order TensorBoard reads them in).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(root, "a", "b"))
+    >>> open(os.path.join(root, "a", "b", "events.out.tfevents.1.x"), "w").close()
+    >>> [(name, len(files)) for name, files in find_runs(root)]
+    [('a/b', 1)]
+    """
+    test = is_events_file or (lambda name: "tfevents" in name)
+    root = os.path.abspath(logdir)
+    runs = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        events = sorted(f for f in files if test(f)
+                        and os.path.isfile(os.path.join(folder, f)))
+        if not events:
+            continue
+        rel = os.path.relpath(folder, root)
+        name = os.path.basename(root) if rel == "." else rel.replace(os.sep, "/")
+        runs.append((name, [os.path.join(folder, f) for f in events]))
+    return sorted(runs)
+
+
+class _Counts(dict):
+    """What an import did: the numbers ``summary_line`` prints."""
+
+    def __init__(self):
+        super().__init__(points=0, images=0, skipped=0, format=FORMAT, runs=0, series=0,
+                         files=0, damaged=0, duplicate_points=0, duplicate_images=0,
+                         bad_steps=0, bad_records=0, bad_runs=0,
+                         plugins=collections.Counter())
+
+
+class _Pending(dict):
+    """The series of one run, by tag, and how many points they hold in all."""
+
+    total = 0
+
+
+class _Series:
+    """The points of one (run, tag) not yet written."""
+
+    def __init__(self):
+        self.steps, self.values, self.times = array("q"), array("d"), array("d")
+        self.pieces = 0
+        self.stored = False
+
+
+def import_logdir(store, logdir):
+    """Import the TensorBoard event files under ``logdir`` into ``store``.
+
+    Parameters
+    ----------
+    store : pastalog.server.store.Store
+        Where the points and images go.
+    logdir : str
+        A TensorBoard log directory (``SummaryWriter(log_dir=...)`` or its parent).
+
+    Returns
+    -------
+    dict
+        ``points``, ``images`` (newly stored), ``runs``, ``series``, ``files``,
+        ``skipped`` (records not imported), ``damaged`` (files truncated or corrupt),
+        ``bad_steps``, ``bad_records``, ``bad_runs`` (names the store refuses),
+        ``duplicate_points``, ``duplicate_images``
+        (already in the store), ``plugins`` (a Counter of summaries skipped, by plugin),
+        ``format`` (``"tensorboard"``).
+
+    Raises
+    ------
+    ImportFileError
+        ``logdir`` holds no event files, or the ``tensorboard`` package is missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pastalog.server.store import Store
+    >>> import_logdir(Store(tempfile.mkdtemp()), tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pastalog.errors.ImportFileError: ... holds no TensorBoard event files ...
+    """
+    if not os.path.isdir(logdir):
+        raise ImportFileError(f"{logdir}: no such directory")
+    tb = _tensorboard()
+    runs = find_runs(logdir, tb["io_wrapper"].IsSummaryEventsFile)
+    if not runs:
+        raise ImportFileError(f"{logdir} holds no TensorBoard event files (no file named "
+                              "*tfevents* in it or below it)")
+    counts = _Counts()
+    sizes = {path: os.path.getsize(path) for _, files in runs for path in files}
+    bar = Progress("importing", sum(sizes.values()))
+    done = 0
+    for run, files in runs:
+        try:
+            model = check_name(run, "model name")
+        except InvalidName as exc:
+            counts["bad_runs"] += 1
+            log.warning("pastalog: run %r skipped (its name is not a model name): %s", run,
+                        exc)
+            done += sum(sizes[p] for p in files)
+            continue
+        counts["runs"] += 1
+        pending = _Pending()
+        metadata = {}   # dataclass_compat's memory of each tag's first metadata, per run
+        for path in files:
+            counts["files"] += 1
+            read = 0
+            for size, event in _events(tb, path, metadata, counts):
+                read += size
+                _take(store, model, event, pending, counts, tb)
+                bar.update(done + read, f"{counts['points']:,} points, "
+                           f"{counts['images']:,} images")
+            done += sizes[path]
+        for tag, series in pending.items():
+            _flush(store, model, tag, series, counts)
+        counts["series"] += sum(s.stored for s in pending.values())
+    bar.finish()
+    if counts["bad_steps"]:
+        log.warning("pastalog: %s: skipped %d records whose step is outside ±%d",
+                    logdir, counts["bad_steps"], MAX_STEP)
+    return counts
+
+
+def _events(tb, path, metadata, counts):
+    """``(record size, migrated Event)`` of one event file; damage logged and counted."""
+    tf, event_pb2 = tb["tf"], tb["event_pb2"]
+    from google.protobuf.message import DecodeError
+
+    try:
+        records = tb["loader"]._make_tf_record_iterator(path)
+    except (OSError, tf.errors.OpError) as exc:
+        counts["damaged"] += 1
+        log.warning("pastalog: %s: cannot read it (%s); skipped it", path, exc)
+        return
+    n = 0
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except (tf.errors.DataLossError, OSError) as exc:
+            counts["damaged"] += 1
+            log.warning("pastalog: %s is %s after %d records; kept those, skipped the rest "
+                        "of the file", path, _why(exc, path), n)
+            return
+        n += 1
+        try:
+            event = tb["data_compat"].migrate_event(event_pb2.Event.FromString(record))
+            events = tb["dataclass_compat"].migrate_event(event, metadata)
+        except (DecodeError, ValueError, TypeError) as exc:
+            counts["bad_records"] += 1
+            counts["skipped"] += 1
+            log.warning("pastalog: %s record %d is not an event (%s); skipped it",
+                        path, n, exc)
+            continue
+        size = len(record) + _HEAD
+        for event in events:
+            yield size, event
+            size = 0
+
+
+def _why(exc, path):
+    """What the record reader found wrong, without the file's name it repeats."""
+    text = str(getattr(exc, "message", None) or exc or type(exc).__name__)
+    for name in (repr(os.fsencode(path)), repr(os.fsdecode(path)), os.fsdecode(path)):
+        text = text.replace(name, "").strip()
+    if "truncated" in text:
+        return f"truncated mid-record ({text})"
+    if "crc" in text.lower():
+        return f"corrupt: a checksum failed ({text})"
+    return f"damaged ({text})"
+
+
+def _take(store, model, event, pending, counts, tb):
+    """File the summaries of one event: points pending, images written, others counted."""
+    if event.WhichOneof("what") != "summary":
+        return
+    for value in event.summary.value:
+        plugin = value.metadata.plugin_data.plugin_name or value.WhichOneof("value") or "?"
+        if plugin not in ("scalars", "images"):
+            counts["plugins"][plugin] += 1
+            counts["skipped"] += 1
+            continue
+        if not check_step_range(event.step):
+            counts["bad_steps"] += 1
+            counts["skipped"] += 1
+            continue
+        try:
+            array_ = tb["tensor_util"].make_ndarray(value.tensor)
+        except (ValueError, TypeError) as exc:
+            counts["bad_records"] += 1
+            counts["skipped"] += 1
+            log.warning("pastalog: run %r tag %r step %d: unreadable tensor (%s); skipped",
+                        model, value.tag, event.step, exc)
+            continue
+        if plugin == "scalars":
+            if array_.size != 1 or array_.dtype.kind not in "fiub":
+                counts["bad_records"] += 1
+                counts["skipped"] += 1
+                continue
+            series = pending.get(value.tag)
+            if series is None:
+                series = pending[value.tag] = _Series()
+            series.steps.append(event.step)
+            series.values.append(float(array_.reshape(-1)[0]))
+            series.times.append(event.wall_time)
+            pending.total += 1
+            if len(series.steps) >= PIECE:
+                pending.total -= len(series.steps)
+                _flush(store, model, value.tag, series, counts)
+            elif pending.total >= HELD:
+                for tag, held in pending.items():
+                    _flush(store, model, tag, held, counts)
+                pending.total = 0
+        else:
+            blobs = array_.reshape(-1)[2:]   # [width, height, image, image, ...]
+            for k, blob in enumerate(blobs):
+                name = value.tag if k == 0 else f"{value.tag}/{k}"
+                _write_image(store, model, name, bytes(blob), event, counts)
+
+
+def _flush(store, model, tag, series, counts):
+    """Write the pending points of one series as one batch named by its content."""
+    if not series.steps:
+        return
+    steps = np.frombuffer(series.steps, np.int64)
+    values = np.frombuffer(series.values, np.float64)
+    times = np.frombuffer(series.times, np.float64)
+    digest = hashlib.sha256(f"{model}\0{tag}\0{series.pieces}\0".encode() + steps.tobytes()
+                            + values.tobytes() + times.tobytes()).hexdigest()[:40]
+    series.pieces += 1
+    series.steps, series.values, series.times = array("q"), array("d"), array("d")
+    try:
+        check_name(tag)
+        result = store.write_points([(model, tag, steps, values, times)],
+                                    batch_id=f"import:tb:{digest}")
+    except (BadRequest, InvalidName, LimitExceeded) as exc:
+        counts["skipped"] += len(steps)
+        counts["bad_records"] += len(steps)
+        log.warning("pastalog: run %r: %d points of tag %r skipped: %s", model, len(steps),
+                    tag, exc)
+        return
+    series.stored = series.stored or result["points"] > 0
+    counts["points"] += result["points"]
+    if result.get("duplicate"):
+        counts["duplicate_points"] += len(steps)
+
+
+def _write_image(store, model, name, blob, event, counts):
+    try:
+        png = blob if blob[:8] == PNG_SIGNATURE else _to_png(blob)
+        png_size(png)
+        check_name(name, "image name")
+        digest = hashlib.sha256(f"{model}\0{name}\0{event.step}\0{event.wall_time!r}\0"
+                                .encode() + png).hexdigest()[:40]
+        record = store.write_image(model, name, png, int(event.step), event.wall_time,
+                                   batch_id=f"import:tb:{digest}")
+    except (BadRequest, InvalidName, LimitExceeded, ValueError, OSError) as exc:
+        counts["bad_records"] += 1
+        counts["skipped"] += 1
+        log.warning("pastalog: run %r image %r step %d skipped: %s", model, name,
+                    event.step, exc)
+        return
+    if record is None:
+        counts["duplicate_images"] += 1
+    else:
+        counts["images"] += 1
+
+
+def _to_png(blob):
+    """An image in another format (JPEG, GIF...) re-encoded as PNG with Pillow."""
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise ValueError("the image is not a PNG, and converting it needs Pillow "
+                         "(pip install Pillow)") from None
+    try:
+        with Image.open(io.BytesIO(blob)) as img:
+            img.load()
+            if img.mode not in ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"):
+                img = img.convert("RGBA" if "A" in img.mode else "RGB")
+            out = io.BytesIO()
+            img.save(out, format="PNG")
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"not an image Pillow can read ({exc})") from None
+    return out.getvalue()
+
+
+def summary_line(counts, where):
+    """The one line ``pastalog import LOGDIR`` prints.
+
+    Examples
+    --------
+    >>> c = _Counts()
+    >>> c.update(points=5, runs=1, series=2, files=1, skipped=15)
+    >>> c["plugins"].update({"histograms": 12, "text": 3})
+    >>> summary_line(c, "/data")
+    'imported 5 points in 2 series and 0 images from 1 run (1 event file) into /data; skipped 12 histogram and 3 text summaries'
+    """
+    runs = counts["runs"]
+    line = (f"imported {counts['points']:,} points in {counts['series']:,} series and "
+            f"{counts['images']:,} image{'s' * (counts['images'] != 1)} from {runs:,} run{'s' * (runs != 1)} "
+            f"({counts['files']:,} event file{'s' * (counts['files'] != 1)}) into {where}")
+    skips = []
+    plugins = counts["plugins"]
+    if plugins:
+        kinds = [f"{n:,} {_plugin_word(p)}" for p, n in plugins.most_common()]
+        skips.append(_and(kinds) + f" summar{'ies' if sum(plugins.values()) != 1 else 'y'}")
+    if counts["bad_steps"]:
+        skips.append(f"{counts['bad_steps']:,} with a step outside ±(2**53-1)")
+    if counts["bad_records"]:
+        skips.append(f"{counts['bad_records']:,} unreadable records")
+    if counts["bad_runs"]:
+        skips.append(f"{counts['bad_runs']:,} run{'s' * (counts['bad_runs'] != 1)} whose "
+                     "path is not a valid model name")
+    if counts["damaged"]:
+        skips.append(f"the rest of {counts['damaged']:,} truncated or corrupt "
+                     f"file{'s' * (counts['damaged'] != 1)}")
+    if skips:
+        line += "; skipped " + ", ".join(skips)
+    dupes = counts["duplicate_points"] + counts["duplicate_images"]
+    if dupes:
+        line += (f"; already stored: {counts['duplicate_points']:,} points and "
+                 f"{counts['duplicate_images']:,} images")
+    return line
+
+
+def _plugin_word(plugin):
+    return {"histograms": "histogram", "images": "image", "graphs": "graph",
+            "pr_curves": "PR-curve"}.get(plugin, plugin)
+
+
+def _and(parts):
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
