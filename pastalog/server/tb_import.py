@@ -120,6 +120,14 @@ class _Counts(dict):
                          files=0, damaged=0, duplicate_points=0, duplicate_images=0,
                          bad_steps=0, bad_records=0, bad_runs=0,
                          plugins=collections.Counter())
+        self.bar = None   # the progress bar, cleared before a warning
+
+
+def _warn(counts, message, *args):
+    """Log a warning on a line of its own (clearing the progress bar's line first)."""
+    if counts.bar is not None:
+        counts.bar.finish()
+    log.warning(message, *args)
 
 
 class _Pending(dict):
@@ -180,14 +188,14 @@ def import_logdir(store, logdir):
                               "*tfevents* in it or below it)")
     counts = _Counts()
     sizes = {path: os.path.getsize(path) for _, files in runs for path in files}
-    bar = Progress("importing", sum(sizes.values()))
+    bar = counts.bar = Progress("importing", sum(sizes.values()))
     done = 0
     for run, files in runs:
         try:
             model = check_name(run, "model name")
         except InvalidName as exc:
             counts["bad_runs"] += 1
-            log.warning("pastalog: run %r skipped (its name is not a model name): %s", run,
+            _warn(counts, "pastalog: run %r skipped (its name is not a model name): %s", run,
                         exc)
             done += sum(sizes[p] for p in files)
             continue
@@ -208,7 +216,7 @@ def import_logdir(store, logdir):
         counts["series"] += sum(s.stored for s in pending.values())
     bar.finish()
     if counts["bad_steps"]:
-        log.warning("pastalog: %s: skipped %d records whose step is outside ±%d",
+        _warn(counts, "pastalog: %s: skipped %d records whose step is outside ±%d",
                     logdir, counts["bad_steps"], MAX_STEP)
     return counts
 
@@ -222,7 +230,7 @@ def _events(tb, path, metadata, counts):
         records = tb["loader"]._make_tf_record_iterator(path)
     except (OSError, tf.errors.OpError) as exc:
         counts["damaged"] += 1
-        log.warning("pastalog: %s: cannot read it (%s); skipped it", path, exc)
+        _warn(counts, "pastalog: %s: cannot read it (%s); skipped it", path, exc)
         return
     n = 0
     while True:
@@ -232,7 +240,7 @@ def _events(tb, path, metadata, counts):
             return
         except (tf.errors.DataLossError, OSError) as exc:
             counts["damaged"] += 1
-            log.warning("pastalog: %s is %s after %d records; kept those, skipped the rest "
+            _warn(counts, "pastalog: %s is %s after %d records; kept those, skipped the rest "
                         "of the file", path, _why(exc, path), n)
             return
         n += 1
@@ -242,7 +250,7 @@ def _events(tb, path, metadata, counts):
         except (DecodeError, ValueError, TypeError) as exc:
             counts["bad_records"] += 1
             counts["skipped"] += 1
-            log.warning("pastalog: %s record %d is not an event (%s); skipped it",
+            _warn(counts, "pastalog: %s record %d is not an event (%s); skipped it",
                         path, n, exc)
             continue
         size = len(record) + _HEAD
@@ -282,7 +290,7 @@ def _take(store, model, event, pending, counts, tb):
         except (ValueError, TypeError) as exc:
             counts["bad_records"] += 1
             counts["skipped"] += 1
-            log.warning("pastalog: run %r tag %r step %d: unreadable tensor (%s); skipped",
+            _warn(counts, "pastalog: run %r tag %r step %d: unreadable tensor (%s); skipped",
                         model, value.tag, event.step, exc)
             continue
         if plugin == "scalars":
@@ -329,7 +337,7 @@ def _flush(store, model, tag, series, counts):
     except (BadRequest, InvalidName, LimitExceeded) as exc:
         counts["skipped"] += len(steps)
         counts["bad_records"] += len(steps)
-        log.warning("pastalog: run %r: %d points of tag %r skipped: %s", model, len(steps),
+        _warn(counts, "pastalog: run %r: %d points of tag %r skipped: %s", model, len(steps),
                     tag, exc)
         return
     series.stored = series.stored or result["points"] > 0
@@ -350,7 +358,7 @@ def _write_image(store, model, name, blob, event, counts):
     except (BadRequest, InvalidName, LimitExceeded, ValueError, OSError) as exc:
         counts["bad_records"] += 1
         counts["skipped"] += 1
-        log.warning("pastalog: run %r image %r step %d skipped: %s", model, name,
+        _warn(counts, "pastalog: run %r image %r step %d skipped: %s", model, name,
                     event.step, exc)
         return
     if record is None:
