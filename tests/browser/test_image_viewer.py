@@ -52,6 +52,17 @@ def test_detail_draws_a_1024_pixel_image_at_least_800_wide(page, server):
     assert r["w"] <= 1400 and r["h"] <= 900, r
     page.page.locator(".img-frame").scroll_into_view_if_needed()
     shot(page, "detail-1024")
+    # the viewer draws it as large as the window allows (shrunk: smooth), and 1:1 on demand
+    page.page.locator(".img-frame").click()
+    page.poll(f"{VIEWER} && {VIEWER}.open && {VIEWER_IMG}.complete && {VIEWER_IMG}.naturalWidth === 1024")
+    v = rect(page, VIEWER_IMG)
+    assert 800 <= v["w"] < 900 and v["h"] <= 900, v
+    assert page.page.evaluate(f"getComputedStyle({VIEWER_IMG}).imageRendering") == "auto"
+    shot(page, "viewer-1024")
+    page.page.locator("dialog.image-viewer .viewer-zoom").click()
+    page.poll(f"{VIEWER_IMG}.getBoundingClientRect().width === 1024")
+    assert page.page.evaluate("(() => { const s = document.querySelector('.viewer-stage');"
+                              " return s.scrollHeight > s.clientHeight; })()")
     assert page.errors == []
 
 
@@ -92,6 +103,13 @@ def test_viewer_draws_small_images_as_pixels_and_steps_through_time(page, server
     keys.press("ArrowRight")
     page.poll(f"{VIEWER_IMG}.dataset.step === '10'")
     assert "step 10" in page.page.locator("dialog.image-viewer .viewer-step").text_content()
+    # 1:1 shows the digit's own 8×8 pixels; "fit" enlarges it again
+    page.page.locator("dialog.image-viewer .viewer-zoom").click()
+    page.poll(f"{VIEWER_IMG}.getBoundingClientRect().width === 8")
+    page.page.locator("dialog.image-viewer .viewer-zoom").click()
+    page.poll(f"{VIEWER_IMG}.getBoundingClientRect().width === {shown['w']}")
+    # the through-time frame followed the viewer
+    assert page.page.evaluate(f"{FRAME}.dataset.step") == "10"
     keys.press("Escape")
     page.poll(f"!{VIEWER}")
     assert page.errors == []

@@ -58,8 +58,8 @@ export function nearestEarlier(list, step) {
 }
 
 /** A full-window modal; resolves its close. onResize runs while it is open. */
-function bigDialog(cls, head, body, onResize) {
-  const dlg = h('dialog', { class: `big-dialog ${cls}` }, head, body);
+function bigDialog(cls, label, head, body, onResize) {
+  const dlg = h('dialog', { class: `big-dialog ${cls}`, 'aria-label': label }, head, body);
   document.body.appendChild(dlg);
   const resize = () => onResize();
   window.addEventListener('resize', resize);
@@ -84,8 +84,11 @@ export async function openViewer(o) {
   }
   if (!list.length) return null;
   let i = Math.max(0, Math.min(list.length - 1, o.index ?? list.length - 1));
+  let actual = false;       // true: 1:1 (scroll when larger than the window); false: fit
   const img = h('img', { class: 'viewer-img', alt: '' });
   const stage = h('div', { class: 'viewer-stage' }, img);
+  const zoom = h('button', { type: 'button', class: 'viewer-zoom', text: '1:1', title: 'actual size / fit the window',
+    onclick: () => { actual = !actual; zoom.textContent = actual ? 'fit' : '1:1'; fit(); } });
   const stepLabel = h('span', { class: 'viewer-step' });
   const prev = h('button', { type: 'button', class: 'viewer-prev', text: '◀', 'aria-label': 'earlier step', onclick: () => show(i - 1) });
   const next = h('button', { type: 'button', class: 'viewer-next', text: '▶', 'aria-label': 'later step', onclick: () => show(i + 1) });
@@ -95,11 +98,13 @@ export async function openViewer(o) {
   const head = h('div', { class: 'dialog-head viewer-head' },
     h('h2', { text: o.name, title: `${o.model} · ${o.name}` }),
     h('span', { class: 'viewer-model', text: o.model }),
-    h('div', { class: 'spacer' }), prev, stepLabel, next, compare, close);
+    h('div', { class: 'spacer' }), prev, stepLabel, next, zoom, compare, close);
 
   function fit() {
     const im = list[i];
-    fitWhenKnown(img, im, () => ({ w: stage.clientWidth - 16, h: stage.clientHeight - 16 }));
+    // 1:1 is a box exactly the image's size: fitSize then gives scale 1
+    const w = () => im.width || img.naturalWidth, hh = () => im.height || img.naturalHeight;
+    fitWhenKnown(img, im, () => (actual ? { w: w(), h: hh() } : { w: stage.clientWidth - 8, h: stage.clientHeight - 8 }));
   }
   function show(j) {
     i = Math.max(0, Math.min(list.length - 1, j));
@@ -115,7 +120,7 @@ export async function openViewer(o) {
     fit();
     if (o.onStep) o.onStep(im.step, i);
   }
-  const dlg = bigDialog('image-viewer', head, stage, fit);
+  const dlg = bigDialog('image-viewer', `${o.name} of ${o.model}`, head, stage, fit);
   dlg.addEventListener('keydown', e => {
     if (e.key === 'ArrowLeft') { e.preventDefault(); show(i - 1); }
     else if (e.key === 'ArrowRight') { e.preventDefault(); show(i + 1); }
@@ -232,7 +237,7 @@ export function openCompare(o) {
     }
   }
 
-  const dlg = bigDialog('image-compare', head, grid, draw);
+  const dlg = bigDialog('image-compare', `${o.name}: compare runs`, head, grid, draw);
   dlg.addEventListener('keydown', e => {
     if (e.target === slider || e.target.tagName === 'INPUT' && e.target.type !== 'checkbox') return;
     if (!steps.length || (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight')) return;

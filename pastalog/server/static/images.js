@@ -39,8 +39,15 @@ export class ImagesPanel {
       h('h3', { text: 'Latest' }), this.latestGrid,
       h('h3', { text: 'Through time' }), this.timeline);
     container.appendChild(this.el);
-    this.resizer = new ResizeObserver(() => this.fit());
+    // refit when the box's width or the window's height changes (not on the height
+    // change the refit itself causes)
+    let boxW = -1;
+    this.resizer = new ResizeObserver(() => {
+      if (this.frameBox.clientWidth !== boxW) { boxW = this.frameBox.clientWidth; this.fit(); }
+    });
     this.resizer.observe(this.frameBox);
+    this.onResize = () => this.fit();
+    window.addEventListener('resize', this.onResize);
     this.render();
     // a link to the compare view reopens it
     const S = this.o.S;
@@ -60,11 +67,13 @@ export class ImagesPanel {
   async openViewer(name, list, index, follow = false) {
     if (name == null) return;
     this.closeDialog();
-    this.dialog = await openViewer({
+    const dlg = await openViewer({
       model: this.o.model, name, list, index, notify: this.o.notify,
       onStep: follow ? (step, i) => { if (this.selected === name && this.list === list) this.show(i); } : null,
       onCompare: step => this.openCompare(name, step),
     });
+    if (this.destroyed && dlg) dlg.close();
+    else this.dialog = dlg;
   }
 
   /** The compare view of one image name across the runs that have it. */
@@ -215,5 +224,12 @@ export class ImagesPanel {
     this.o.catalog.apply([{ type: 'deleted', model: this.o.model, image: name }]);
   }
 
-  destroy() { this.destroyed = true; this.stop(); this.closeDialog(); this.resizer.disconnect(); this.el.remove(); }
+  destroy() {
+    this.destroyed = true;
+    this.stop();
+    this.closeDialog();
+    this.resizer.disconnect();
+    window.removeEventListener('resize', this.onResize);
+    this.el.remove();
+  }
 }
