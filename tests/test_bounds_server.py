@@ -100,11 +100,44 @@ def test_a_websocket_that_stops_reading_is_dropped_by_bytes_not_messages(make_se
 
 
 def test_the_hub_counts_bytes_and_keeps_one_oversized_message():
-    pytest.importorskip("gevent")
+    gevent = pytest.importorskip("gevent")
+    import gevent.event
+
     from pastalog.server.hub import Hub
 
-    hub = Hub(max_queue_bytes=1000)
-    assert hub.max_queue_bytes == 1000
+    class StuckSocket:
+        """A websocket whose peer stopped reading: the first frame never goes out."""
+        closed = False
+
+        def __init__(self):
+            self.writes, self.never = [], gevent.event.Event()
+
+        def send(self, text):              # the hello
+            pass
+
+        def raw_write(self, data):
+            self.writes.append(len(data))
+            self.never.wait()
+
+        def receive(self):
+            gevent.sleep(3600)
+
+        def send_frame(self, payload, opcode):
+            self.writes.append(("close", payload))
+
+    hub = Hub(max_queue_bytes=10_000)
+    ws = StuckSocket()
+    pump = gevent.spawn(hub.serve, ws)
+    gevent.sleep(0.01)
+    hub.publish([{"type": "points", "model": "m", "series": "s", "steps": list(range(5000))}])
+    gevent.sleep(0.1)                      # alone over the bound, yet sent: it is all there is
+    assert hub.subscribers == 1 and ws.writes, ws.writes
+    hub.publish([{"type": "points", "model": "m", "series": "s", "steps": [1]}])
+    gevent.sleep(0.05)                     # the unsent message counts: now over the bound
+    assert hub.subscribers == 0 and hub.dropped == 1
+    assert ws.closed and not any(isinstance(w, tuple) for w in ws.writes)  # cut mid-frame
+    pump.join(1)
+    assert pump.dead
 
 
 # -- 6. incoming websocket frames -----------------------------------------------------
