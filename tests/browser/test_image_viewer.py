@@ -168,4 +168,8 @@ def test_compare_shows_each_run_at_the_step_or_the_nearest_earlier(page, server)
               "document.querySelector('dialog.image-compare').dataset.step === '15' && "
               "document.querySelectorAll('dialog.image-compare .compare-col').length === 3")
     page.poll("[...document.querySelectorAll('dialog.image-compare .compare-col img')].map(i => i.hidden ? '-' : i.dataset.step).join() === '10,0,15'")
+    # a new image of another run arrives live: its step joins the slider
+    post_png(server, "run-b", "samples", 25, checker(16, 2, 25))
+    page.poll("document.querySelector('dialog.image-compare .compare-slider').dataset.steps === '[0,5,10,15,20,25]'")
+    at(25, {"run-a": "20", "run-b": "25", "run-c": "15"})
     assert page.errors == []

@@ -137,7 +137,7 @@ export function mountDetail(root, ctx) {
         const card = cards.get(groupOf(series));
         if (card) { const l = latest(series); card.legend.setLatest(lineKey(mdl, series), l.latest, l.latestStep); }
       });
-      for (const ev of mine) if (ev.type === 'image') images.onImage(ev);
+      for (const ev of evs) if (ev.type === 'image') images.onImage(ev);   // compare shows other runs
     },
     catchUp() {
       refresh();

@@ -132,7 +132,8 @@ export async function openViewer(o) {
 
 /**
  * One image name across several runs, side by side at one shared step (each run shows
- * that step or its nearest earlier one).
+ * that step or its nearest earlier one). Returns the dialog; its addImage(ev) takes a
+ * live image event (the view follows new steps when it shows the latest).
  * @param {object} o {name, models (all runs having the name), selected (runs shown),
  *   step (or null: the latest), onState({models, step}) , onClose(), notify}
  */
@@ -194,7 +195,10 @@ export function openCompare(o) {
   let cols = [];
   async function build(lists) {
     clear(grid);
-    grid.dataset.count = String(selected.length);
+    // up to four runs in one row; more wrap into rows of at most four
+    const n = Math.max(1, selected.length), rows = Math.ceil(n / 4);
+    grid.style.gridTemplateColumns = `repeat(${Math.ceil(n / rows)}, minmax(0, 1fr))`;
+    grid.style.gridTemplateRows = `repeat(${rows}, minmax(0, 1fr))`;
     cols = selected.map((m, k) => {
       const img = h('img', { alt: '' });
       const note = h('span', { class: 'compare-note' });
@@ -237,6 +241,29 @@ export function openCompare(o) {
     }
   }
 
+  /** A live image event: add it to its run's list and to the steps. */
+  function addImage(ev) {
+    if (ev.name !== o.name || !cache.has(ev.model)) return;
+    cache.get(ev.model).then(list => {
+      const im = { step: ev.step, time: ev.time, sha: ev.sha, url: ev.url, width: ev.width, height: ev.height };
+      let j = list.length;
+      while (j > 0 && list[j - 1].step > im.step) j--;
+      list.splice(j, 0, im);
+      if (!selected.includes(ev.model) || !dlg.open) return;
+      const latest = step === steps[steps.length - 1];
+      if (!steps.includes(im.step)) {
+        steps.push(im.step);
+        steps.sort((a, b) => a - b);
+        slider.max = String(steps.length - 1);
+        slider.dataset.steps = JSON.stringify(steps);
+        slider.disabled = steps.length < 2;
+      }
+      if (latest) step = steps[steps.length - 1];
+      draw();
+      report();
+    });
+  }
+
   const dlg = bigDialog('image-compare', `${o.name}: compare runs`, head, grid, draw);
   dlg.addEventListener('keydown', e => {
     if (e.target === slider || e.target.tagName === 'INPUT' && e.target.type !== 'checkbox') return;
@@ -248,6 +275,7 @@ export function openCompare(o) {
     report();
   });
   dlg.addEventListener('close', () => { if (o.onClose) o.onClose(); });
+  dlg.addImage = addImage;
   load();
   close.focus();
   return dlg;

@@ -195,8 +195,10 @@ export class ImagesPanel {
     this.play.setAttribute('aria-label', 'play');
   }
 
-  /** A live image event for this model. */
+  /** A live image event (of any model: an open compare view shows other runs). */
   onImage(ev) {
+    if (this.dialog && this.dialog.addImage) this.dialog.addImage(ev);
+    if (ev.model !== this.o.model) return;
     this.render();
     if (ev.name !== this.selected) return;
     const following = this.index === this.list.length - 1;
