@@ -7,7 +7,9 @@ batch) in one of these ways; this measures each on the same rows, into an unlogg
 - ``values``: multi-row ``INSERT ... VALUES (...), (...)``, 1,000 rows a statement;
 - ``unnest``: one ``INSERT ... SELECT FROM unnest(array, array, ...)``, a column per array;
 - ``copy``: ``COPY agg FROM STDIN`` (binary), one ``write_row`` a row;
-- ``executemany``: psycopg's ``executemany`` (pipelined).
+- ``executemany``: psycopg's ``executemany`` (pipelined);
+- ``values40_pipeline``: the store's merging UPSERT, 40 rows a statement (a text
+  psycopg caches), in pipeline mode (no round trip per statement).
 
 Usage: ``python benchmarks/pg_bulk.py postgresql://user@host:port/db``
 """
@@ -20,7 +22,7 @@ import psycopg
 
 sys.path.insert(0, __file__.rsplit("/benchmarks/", 1)[0])
 
-from pastalog.server.store.postgres import PostgresStore, insert_rows  # noqa: E402
+from pastalog.server.store.postgres import PostgresStore  # noqa: E402
 from pastalog.server.store.pyramid import AGG_COLUMNS, pyramid_cells  # noqa: E402
 
 TYPES = ("bigint", "integer", "bigint", "bigint", "bigint", "float8", "float8", "float8",
@@ -35,7 +37,11 @@ def rows_for(n, sid=1):
 
 
 def way_values(conn, rows):
-    insert_rows(conn, rows, merge=False)
+    from pastalog.server.store.pyramid import agg_insert_sql
+
+    for lo in range(0, len(rows), 1000):
+        part = rows[lo:lo + 1000]
+        conn.execute(agg_insert_sql("%s", rows=len(part)), [x for r in part for x in r])
 
 
 def way_unnest(conn, rows):
@@ -59,7 +65,17 @@ def way_executemany(conn, rows):
         cur.executemany(f"INSERT INTO agg({', '.join(AGG_COLUMNS)}) VALUES ({marks})", rows)
 
 
-WAYS = {"values": way_values, "unnest": way_unnest, "copy": way_copy,
+def way_values40_pipeline(conn, rows):
+    from pastalog.server.store.pyramid import agg_insert_sql
+
+    with conn.pipeline():
+        for lo in range(0, len(rows), 40):
+            part = rows[lo:lo + 40]
+            conn.execute(agg_insert_sql("%s", rows=len(part), merge=True),
+                         [x for r in part for x in r])
+
+
+WAYS = {"values40_pipeline": way_values40_pipeline, "values": way_values, "unnest": way_unnest, "copy": way_copy,
         "executemany": way_executemany}
 
 

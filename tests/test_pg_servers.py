@@ -109,15 +109,18 @@ def test_a_websocket_on_one_server_gets_points_posted_to_another_within_150_ms(
 
 
 CLIENT = r"""
-import sys, time
+import os, sys, time
 from pastalog import Log
-server, model, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-with Log(server, model) as log:
-    for i in range(n):
-        log.write("loss", float(i), step=i)
-        if i % 200 == 199:
-            time.sleep(0.03)      # about 7 s of training
-print("done", flush=True)
+server, model, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+i = 0
+with Log(server, model, spool_dir=stop + "-spool-" + model) as log:
+    while not os.path.exists(stop):     # train until the test says stop
+        for _ in range(100):
+            log.write("loss", float(i), step=i)
+            i += 1
+        time.sleep(0.01)
+    delivered = log.flush(timeout=120)  # True: the servers acknowledged every point
+print(i, delivered, flush=True)
 """
 
 
@@ -131,29 +134,44 @@ def test_three_servers_four_clients_kill_9_and_a_database_restart_lose_nothing(
     servers = pg_servers(make_server, pg_url, 3)
     script = tmp_path / "client.py"
     script.write_text(CLIENT)
-    n = 40_000
+    stop = tmp_path / "stop"
     clients = [subprocess.Popen([sys.executable, str(script), servers[k % 3].url, f"run{k}",
-                                 str(n)], cwd=ROOT, stdout=subprocess.PIPE,
+                                 str(stop)], cwd=ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True,
                                 env=dict(os.environ, PYTHONPATH=ROOT))
                for k in range(4)]
     _time.sleep(1.5)
+    assert all(c.poll() is None for c in clients), [c.communicate() for c in clients]
     servers[1].kill()                       # client 1 keeps its points and retries
     _time.sleep(1.0)
     servers[1].start()
     _time.sleep(0.5)
     assert all(c.poll() is None for c in clients)   # all still writing
     pg_cluster.restart_immediate()          # every server loses every connection
+    _time.sleep(1.0)
     assert all(c.poll() is None for c in clients)
+    stop.touch()
     outs = [c.communicate(timeout=240) for c in clients]
     assert [c.returncode for c in clients] == [0] * 4, [o[1][-2000:] for o in outs]
+    assert [o[0].split()[-1] for o in outs] == ["True"] * 4, outs
+    sent = [int(o[0].split()[-2]) for o in outs]
+    assert min(sent) > 1000
     with Store(pg_url) as store:
-        for k in range(4):
+        for k, n in enumerate(sent):
             got = store.read_series(f"run{k}", "loss", limit=10**9)
-            assert got["seq"] == n, (k, got["seq"])
+            assert got["seq"] == n, (k, got["seq"], n)
             assert got["steps"].tolist() == list(range(n))
             assert got["values"].tolist() == [float(i) for i in range(n)]
-        assert store.total_points() == 4 * n and store.check() == "ok"
+        assert store.total_points() == sum(sent) and store.check() == "ok"
+    # and the export of the database holds exactly what the clients sent
+    out = cli("export", tmp_path / "all.jsonl.gz", "--store", pg_url)
+    assert out.returncode == 0, out.stderr
+    exported = {}
+    for line in lines(tmp_path / "all.jsonl.gz")[1:]:
+        doc = json.loads(line)
+        exported.setdefault(doc["model"], []).extend(zip(doc["steps"], doc["values"]))
+    assert exported == {f"run{k}": [(i, float(i)) for i in range(n)]
+                        for k, n in enumerate(sent)}
     for srv in servers:
         log = srv.log()
         assert " 500 " not in log and "Traceback" not in log, log[-2000:]

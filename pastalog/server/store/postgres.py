@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS series(
     id BIGSERIAL PRIMARY KEY, model_id BIGINT NOT NULL REFERENCES models(id),
     name TEXT NOT NULL, count BIGINT NOT NULL DEFAULT 0, min_step BIGINT, max_step BIGINT,
     last_step BIGINT, last_value DOUBLE PRECISION, last_time DOUBLE PRECISION,
-    agg_level INTEGER, UNIQUE(model_id, name));
+    agg_level INTEGER, small_tail INTEGER NOT NULL DEFAULT 0, UNIQUE(model_id, name));
 CREATE TABLE IF NOT EXISTS chunks(
     id BIGSERIAL PRIMARY KEY, series_id BIGINT NOT NULL, n INTEGER NOT NULL,
     step_min BIGINT NOT NULL, step_max BIGINT NOT NULL,
@@ -95,8 +95,12 @@ INSERT INTO stats SELECT g, 0, 0 FROM generate_series(0, {STATS_SHARDS - 1}) g
 #: each runs once, in order, in the transaction that bumps the version.
 _MIGRATIONS: "dict[int, str]" = {}
 
-_SERIES_COLS = "id, count, min_step, max_step, last_step, agg_level"
-_SERIES_KEYS = ("id", "count", "min_step", "max_step", "last_step", "agg_level")
+_SERIES_COLS = "id, count, min_step, max_step, last_step, agg_level, small_tail"
+_SERIES_KEYS = ("id", "count", "min_step", "max_step", "last_step", "agg_level",
+                "small_tail")
+#: Aggregate rows up to which a write sends them in pipeline mode with its other
+#: statements (multi-row INSERTs); more go by COPY, which pipeline mode cannot carry.
+PIPELINE_AGG_ROWS = 400
 
 
 def _lock_key(model_id, name):
@@ -227,11 +231,18 @@ class PostgresStore(Store):
                             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, "
                                          "READ ONLY")
                         conn.pastalog_stats = delta = [0, 0]  # series, points added
+                        conn.pastalog_notify = notes = []
                         result = fn(conn, *args)
-                        if delta != [0, 0]:   # last: the shard's row is held briefly
-                            conn.execute("UPDATE stats SET series = series + %s, "
-                                         "points = points + %s WHERE shard = %s",
-                                         (*delta, conn.info.backend_pid % STATS_SHARDS))
+                        if delta != [0, 0] or notes:
+                            with conn.pipeline():   # one round trip for both
+                                if delta != [0, 0]:   # last: the shard's row held briefly
+                                    conn.execute(
+                                        "UPDATE stats SET series = series + %s, "
+                                        "points = points + %s WHERE shard = %s",
+                                        (*delta, conn.info.backend_pid % STATS_SHARDS))
+                                for payload in notes:
+                                    conn.execute("SELECT pg_notify(%s, %s)",
+                                                 (pg_events.CHANNEL, payload.decode()))
                     return result
             except (pg.errors.DeadlockDetected, pg.errors.SerializationFailure,
                     pg.errors.ForeignKeyViolation, pg.errors.UniqueViolation) as exc:
@@ -338,9 +349,8 @@ class PostgresStore(Store):
 
     @staticmethod
     def _notify(conn, payloads):
-        """Tell the other servers (delivered when this transaction commits)."""
-        for payload in payloads:
-            conn.execute("SELECT pg_notify(%s, %s)", (pg_events.CHANNEL, payload.decode()))
+        """Tell the other servers (sent last; delivered when the transaction commits)."""
+        conn.pastalog_notify.extend(payloads)
 
     @staticmethod
     def _model_id(conn, model, now):
@@ -384,25 +394,39 @@ class PostgresStore(Store):
         return int(conn.execute("SELECT coalesce(sum(series), 0) FROM stats").fetchone()[0])
 
     def _append(self, conn, stats, steps, values, times):
+        """Append points to a locked series: the statements whose answers are not needed
+        go in pipeline mode, one round trip for all of them."""
         sid, n = stats["id"], len(steps)
-        self._insert_chunks(conn, sid, steps, values, times)
         count = stats["count"] + n
         conn.pastalog_stats[1] += n
         smin, smax = int(steps.min()), int(steps.max())
         if stats["min_step"] is not None:
             smin, smax = min(smin, stats["min_step"]), max(smax, stats["max_step"])
         last_value = float(values[-1])
-        conn.execute(
-            "UPDATE series SET count=%s, min_step=%s, max_step=%s, last_step=%s, "
-            "last_value=%s, last_time=%s WHERE id=%s",
-            (count, smin, smax, int(steps[-1]), _nan_none(last_value), float(times[-1]), sid))
-        if n < CHUNK_POINTS:
-            self._merge_small_chunks(conn, sid)
+        # the trailing run of partly filled chunks, merged once it is MERGE_AFTER long
+        last_chunk = n - (n - 1) // CHUNK_POINTS * CHUNK_POINTS
+        tail = (0 if last_chunk == CHUNK_POINTS else
+                stats["small_tail"] + 1 if n <= CHUNK_POINTS else 1)
         level = stats["agg_level"]
-        if level is not None:
-            self._add_to_pyramid(conn, sid, level, steps, values, times,
-                                 (stats["min_step"], stats["max_step"]))
-        elif count > PYRAMID_AFTER:
+        fresh, overlap = ((), ()) if level is None else self._cells(
+            sid, level, steps, values, times, (stats["min_step"], stats["max_step"]))
+        pipelined = len(fresh) + len(overlap) <= PIPELINE_AGG_ROWS
+        with conn.pipeline():
+            self._insert_chunks(conn, sid, steps, values, times)
+            conn.execute(
+                "UPDATE series SET count=%s, min_step=%s, max_step=%s, last_step=%s, "
+                "last_value=%s, last_time=%s, small_tail=%s WHERE id=%s",
+                (count, smin, smax, int(steps[-1]), _nan_none(last_value),
+                 float(times[-1]), tail, sid))
+            if pipelined:
+                insert_rows(conn, fresh, merge=False, copy=False)
+                insert_rows(conn, overlap, merge=True)
+        if not pipelined:
+            insert_rows(conn, fresh, merge=False)
+            insert_rows(conn, overlap, merge=True)
+        if n < CHUNK_POINTS and tail >= MERGE_AFTER:
+            self._merge_small_chunks(conn, sid)
+        if level is None and count > PYRAMID_AFTER:
             self._build_pyramid(conn, sid, smax - smin + 1, count)
         return {"count": count, "seq": count, "first_step": smin, "last_step": smax,
                 "last_value": last_value, "last_time": float(times[-1])}
@@ -435,6 +459,8 @@ class PostgresStore(Store):
             (small,)).fetchall())
         conn.execute("DELETE FROM chunks WHERE id = ANY(%s)", (small,))
         self._insert_chunks(conn, sid, steps, values, times)
+        conn.execute("UPDATE series SET small_tail=%s WHERE id=%s",
+                      (0 if len(steps) % CHUNK_POINTS == 0 else 1, sid))
 
     def _build_pyramid(self, conn, sid, span, count):
         level = pyramid_level(span, count)
@@ -445,11 +471,16 @@ class PostgresStore(Store):
         self._add_to_pyramid(conn, sid, level, steps, values, times)
 
     def _add_to_pyramid(self, conn, sid, base, steps, values, times, old=None):
-        """Add points to every stored level; ``old`` is the (min, max) step before them.
+        """Add points to every stored level; ``old`` is the (min, max) step before them."""
+        fresh, overlap = self._cells(sid, base, steps, values, times, old)
+        insert_rows(conn, fresh, merge=False)
+        insert_rows(conn, overlap, merge=True)
 
-        Cells outside ``old`` cannot exist yet and take a plain INSERT; the few that may
-        take the merging UPSERT (the shared ``agg_insert_sql``).
-        """
+    @staticmethod
+    def _cells(sid, base, steps, values, times, old=None):
+        """The pyramid rows a write adds: ``(fresh, overlap)``. Cells outside ``old``
+        (the series' step range before it) cannot exist yet and take a plain INSERT; the
+        few that may take the merging UPSERT (the shared ``agg_insert_sql``)."""
         fresh, overlap = [], []
         for level, cell, rest in pyramid_cells(steps, values, times, base):
             row = (sid, level, cell, *map(_nan_none, rest))
@@ -457,8 +488,7 @@ class PostgresStore(Store):
                 overlap.append(row)
             else:
                 fresh.append(row)
-        insert_rows(conn, fresh, merge=False)
-        insert_rows(conn, overlap, merge=True)
+        return fresh, overlap
 
     # -- images ------------------------------------------------------------------
 
@@ -780,17 +810,20 @@ _AGG_TYPES = ("bigint", "integer", "bigint", "bigint", "bigint", "float8", "floa
               "float8", "float8", "bigint", "bigint", "float8", "float8", "float8")
 
 
-def insert_rows(conn, rows, merge):
+def insert_rows(conn, rows, merge, copy=True):
     """Write aggregate rows: new cells by binary ``COPY``, cells that may exist by the
-    shared merging UPSERT in multi-row statements.
+    shared merging UPSERT in 40-row statements (``copy=False``: new cells that way too,
+    which pipeline mode can carry, for the few cells of a small write).
 
-    Measured (benchmarks/pg_bulk.py, the 3,140 cells of a 100,000-point batch): COPY
-    84 ms, executemany and unnest() 187 ms each, 1,000-row ``VALUES`` 764 ms (psycopg
-    parses a long statement's placeholders in Python on every call).
+    Measured (benchmarks/pg_bulk.py, the 3,140 cells of a 100,000-point batch, median
+    of 7, two runs on this shared 2-core machine): COPY 84 and 16 ms; executemany
+    187 and 48 ms; unnest() arrays 187 and 71 ms; 1,000-row ``VALUES`` 764 and 301 ms
+    (psycopg parses a long statement's placeholders in Python each time); the 40-row
+    merging UPSERT in pipeline mode 146 ms.
     """
     if not rows:
         return
-    if not merge:
+    if not merge and copy:
         with conn.cursor() as cur:
             with cur.copy(f"COPY agg({', '.join(AGG_COLUMNS)}) FROM STDIN "
                           "(FORMAT BINARY)") as copy:
@@ -800,5 +833,5 @@ def insert_rows(conn, rows, merge):
         return
     for lo in range(0, len(rows), MERGE_ROWS_PER_STATEMENT):
         part = rows[lo:lo + MERGE_ROWS_PER_STATEMENT]
-        conn.execute(agg_insert_sql("%s", rows=len(part), merge=True),
+        conn.execute(agg_insert_sql("%s", rows=len(part), merge=merge),
                      [x for r in part for x in r])
