@@ -251,8 +251,10 @@ class Sender:
     def _loop(self):
         self._adopt_orphans()
         backoff = 0.0
+        more = False
         while True:
-            self.wake.wait(max(self.flush_interval, backoff))
+            if not more:
+                self.wake.wait(max(self.flush_interval, backoff))
             self.wake.clear()
             closing, asked = self.closing, self._spool_asked
             spool_all = closing or asked > self._spool_done
@@ -272,6 +274,9 @@ class Sender:
             if closing:
                 return
             backoff = 0.0 if ok else min(BACKOFF_MAX, max(BACKOFF_MIN, backoff * 2))
+            # Group commit: all sent, so send what came in meanwhile at once, or have the
+            # next write wake us. (Failing, we wait out the backoff instead.)
+            more = ok and not spool_all and not all([lg._idle() for lg in list(self.logs)])
 
     def _adopt_orphans(self):
         if not self._spool:

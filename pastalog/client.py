@@ -1,9 +1,10 @@
 """The client: ``Log(server, model_name).write(series, value)``.
 
 ``write`` appends to columnar arrays in memory and returns (1.91 µs median in
-benchmarks/RESULTS.md); one daemon thread batches them every ``flush_interval`` seconds (or
-sooner, at ``batch_points`` points) and posts them to the server over one
-keep-alive connection. That thread and connection belong to the server, not to one
+benchmarks/RESULTS.md); one daemon thread posts them to the server over one keep-alive
+connection, with group commit: a write that finds the sender idle wakes it at once
+(live charts see the point in milliseconds), and points written while a request is in
+flight gather into the next one (a hot loop makes few, large requests). That thread and connection belong to the server, not to one
 ``Log``: every ``Log`` to the same server with the same options shares them
 (``_sender.py``), so a sweep of 100 runs in one process costs one thread. A slow, dead or restarting server never blocks or raises
 into the training loop: batches wait in memory, past ``max_memory_points`` in a
@@ -162,9 +163,12 @@ class Log:
         ``$PASTALOG_TOKEN``. Any Unicode without control characters; sent UTF-8
         encoded (as curl sends it).
     flush_interval : float
-        Seconds between sends (default 0.05).
+        How often the sender looks for points anyway (default 0.05 s). Sends do not
+        wait for it: a write finding the sender idle wakes it at once, and points
+        written while a request is in flight go in the next request (group commit).
     batch_points : int
-        Send sooner once this many points wait (default 10,000).
+        Wake the sender early once this many points wait while a request is in
+        flight (default 10,000).
     max_memory_points : int
         Past this many unsent points, batches go to the spool file (default 1,000,000).
     spool_dir : str, path or False, optional
@@ -229,8 +233,9 @@ class Log:
         self._image_steps: dict = {}
         self._images: list = []
         self._lock = threading.Lock()
-        self._wake_at = self.batch_points   # wake the sender at this many accepted
+        self._wake_at = 1           # wake the sender at this many accepted (idle: the next)
         self._accepted = 0          # ever accepted by write/image
+        self._taken = 0             # accepted when the sender last took the buffers
         self._delivered = 0         # ever delivered (or given up on)
         self.dropped = 0            # batches the server refused as invalid
         self.closed = False
@@ -546,11 +551,27 @@ class Log:
                     taken.append((s.name, s.steps[:n], s.values[:n], s.times[:n]))
                     del s.steps[:n], s.values[:n], s.times[:n]
             images, self._images = self._images, []
+            # While the request for these is in flight, later writes gather for the
+            # next one; only a big batch wakes the sender early.
             self._wake_at = self._accepted + self.batch_points
+            self._taken = self._accepted
         finally:
             if locked:
                 self._lock.release()
         return taken, images
+
+    def _idle(self):
+        """The sender's side, all sent: True and the next write wakes it, or False if
+        points came in since the last ``_take`` (send them now)."""
+        if not self._lock.acquire(timeout=0.05):    # a signal handler may hold it
+            return False
+        try:
+            if self._accepted > self._taken:
+                return False
+            self._wake_at = self._accepted + 1
+            return True
+        finally:
+            self._lock.release()
 
     def __enter__(self):
         return self
