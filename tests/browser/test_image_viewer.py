@@ -112,6 +112,17 @@ def test_viewer_draws_small_images_as_pixels_and_steps_through_time(page, server
     assert page.page.evaluate(f"{FRAME}.dataset.step") == "10"
     keys.press("Escape")
     page.poll(f"!{VIEWER}")
+    # the viewer leads on to the compare view, at the step it showed
+    page.page.locator(".img-frame").click()
+    page.poll(f"{VIEWER} && {VIEWER_IMG}.dataset.step === '10'")
+    page.page.locator("dialog.image-viewer .viewer-compare").click()
+    page.poll("!document.querySelector('dialog.image-viewer') && document.querySelector('dialog.image-compare') && "
+              "document.querySelector('dialog.image-compare').dataset.step === '10' && "
+              "document.querySelector('dialog.image-compare .compare-col img').dataset.step === '10'")
+    keys.press("ArrowRight")
+    page.poll("document.querySelector('dialog.image-compare .compare-col img').dataset.step === '20'")
+    keys.press("Escape")
+    page.poll("!document.querySelector('dialog.image-compare')")
     assert page.errors == []
 
 
