@@ -140,6 +140,45 @@ def test_the_hub_counts_bytes_and_keeps_one_oversized_message():
     assert pump.dead
 
 
+def test_one_huge_write_reaches_a_browser_in_messages_of_bounded_size():
+    gevent = pytest.importorskip("gevent")
+
+    from pastalog.server import hub as hub_module
+
+    class FastSocket:
+        closed = False
+
+        def __init__(self):
+            self.frames, self.header = [], None
+
+        def send(self, text):
+            pass
+
+        def raw_write(self, data):
+            if self.header is None:
+                self.header = data
+            else:
+                self.frames.append(json.loads(bytes(data)))
+                self.header = None
+
+        def receive(self):
+            gevent.sleep(3600)
+
+    hub = hub_module.Hub()
+    ws = FastSocket()
+    pump = gevent.spawn(hub.serve, ws)
+    gevent.sleep(0.01)
+    events = [{"type": "points", "model": "m", "series": f"s{i}", "steps": list(range(2000)),
+               "values": [0.123456789] * 2000} for i in range(60)]   # ~3 MB in one write
+    hub.publish(events)
+    gevent.sleep(0.3)
+    pump.kill()
+    got = [e["series"] for frame in ws.frames for e in frame]
+    assert got == [f"s{i}" for i in range(60)]
+    sizes = [len(json.dumps(frame)) for frame in ws.frames]
+    assert len(ws.frames) > 1 and max(sizes) < hub_module.MAX_SEND_BYTES + 100_000, sizes
+
+
 # -- 6. incoming websocket frames -----------------------------------------------------
 
 def frame(opcode, payload_len, fin=True, mask=b"abcd"):

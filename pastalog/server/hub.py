@@ -16,6 +16,7 @@ announced length before reading its payload.
 import logging
 import struct
 import time
+from collections import deque
 
 import gevent
 from gevent.queue import Full, Queue
@@ -33,7 +34,8 @@ INLINE_POINTS = 2000
 #: At most one message per socket this often: under load, a send per ingest request
 #: per browser costs more than the rest of the server put together.
 MIN_SEND_INTERVAL = 0.025
-#: What one send gathers at most (a single bigger event is sent alone).
+#: What one websocket message holds at most (a single bigger event is sent alone; an
+#: event holds at most INLINE_POINTS points of one series).
 MAX_SEND_BYTES = 1 << 20
 #: Incoming websocket messages (frames of one message together) at most this big.
 MAX_INCOMING = 64 * 1024
@@ -96,20 +98,25 @@ class Hub:
         reader = gevent.spawn(self._read_until_closed, sub)
         try:
             ws.send(dumps([{"type": "hello", "model": model}]).decode())
-            last, sending = 0.0, False
+            last, sending, pending = 0.0, False, deque()
             while True:
-                first = sub.queue.get()
-                batch, size = [first], _size(first)
-                wait = last + MIN_SEND_INTERVAL - time.monotonic()
-                if wait > 0:
-                    gevent.sleep(wait)  # gather what else arrives meanwhile
+                if not pending:
+                    pending.extend(sub.queue.get())
+                    wait = last + MIN_SEND_INTERVAL - time.monotonic()
+                    if wait > 0:
+                        gevent.sleep(wait)  # gather what else arrives meanwhile
+                while not sub.queue.empty():
+                    pending.extend(sub.queue.get_nowait())
                 last = time.monotonic()
-                while not sub.queue.empty() and size < MAX_SEND_BYTES:
-                    texts = sub.queue.get_nowait()
-                    batch.append(texts)
-                    size += _size(texts)
-                payload = b"[" + b",".join(t for texts in batch for t in texts) + b"]"
-                del batch
+                # One message of at most MAX_SEND_BYTES (or one event): however much a
+                # single write published, no subscriber joins more than that at a time.
+                chunk = [pending.popleft()]
+                size = len(chunk[0]) + 1
+                while pending and size + len(pending[0]) < MAX_SEND_BYTES:
+                    chunk.append(pending.popleft())
+                    size += len(chunk[-1]) + 1
+                payload = b"[" + b",".join(chunk) + b"]"
+                del chunk
                 sending = True
                 _send_text(ws, payload)
                 sending = False
