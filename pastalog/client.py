@@ -320,8 +320,8 @@ class Log:
             except BaseException:       # KeyboardInterrupt between two appends
                 _trim(s)
                 raise
-            self._accepted += 1
-        if self._accepted >= self._wake_at:
+            n = self._accepted = self._accepted + 1
+        if n >= self._wake_at:
             self._wake.set()
 
     def post(self, series: str, value: float, step: int) -> None:
