@@ -29,7 +29,8 @@ def test_a_page_on_one_server_draws_points_posted_to_another(page, server, make_
     post(server, "a", [0])
     post(other, "b", [0])               # B's model, listed by A from the database
     page.open()
-    page.wait_for("s.charts.length && s.charts[0].lines.length === 2")
+    page.wait_for("s.charts.length && s.charts[0].lines.length === 2 "
+                  "&& s.charts[0].lines.every(l => l.points === 1)")
     assert lines(page) == {"a": 1, "b": 1}
     t0 = time.monotonic()
     for k in range(1, 41):              # live, through B only

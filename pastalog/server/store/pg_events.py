@@ -9,8 +9,9 @@ its transaction: the notification is delivered when, and only if, it commits.
 
 Examples
 --------
->>> [len(p) <= MAX_PAYLOAD for p in point_payloads("a1", [("m", "s", 0, 5)] * 900)]
-[True, True, True, True, True]
+>>> sizes = [len(p) for p in point_payloads("a1", [("m" * 256, "s", 0, 5)] * 90)]
+>>> len(sizes), max(sizes) <= MAX_PAYLOAD
+(4, True)
 >>> decode(point_payloads("a1", [("m", "s", 0, 5)])[0])
 {'o': 'a1', 'p': [['m', 's', 0, 5]]}
 """
