@@ -7,35 +7,11 @@ import subprocess
 import sys
 
 from . import __version__
-from .settings import SETTINGS, Setting
+from .settings import LIMITS, SETTINGS
 
 __all__ = ["main"]
 
 DEFAULT_PORT = 8120
-
-#: What one client may cost the server (issue 10). Kept here until they join the
-#: settings table (and the README's copy of it).
-LIMIT_SETTINGS = (
-    Setting("ws_queue_mb", 8, "PASTALOG_WS_QUEUE_MB",
-            "MiB of live events a browser may have waiting before it is disconnected "
-            "(it reconnects and re-fetches)", int),
-    Setting("ws_max_message_kb", 64, "PASTALOG_WS_MAX_MESSAGE_KB",
-            "largest websocket message a browser may send, in KiB (closed with 1009 above)",
-            int),
-    Setting("header_timeout", 10.0, "PASTALOG_HEADER_TIMEOUT",
-            "seconds for a request's headers to arrive", float),
-    Setting("body_timeout", 60.0, "PASTALOG_BODY_TIMEOUT",
-            "seconds for a request body to arrive (408 after)", float),
-    Setting("idle_timeout", 60.0, "PASTALOG_IDLE_TIMEOUT",
-            "seconds a keep-alive connection may wait for its next request", float),
-    Setting("max_inflight_mb", 128, "PASTALOG_MAX_INFLIGHT_MB",
-            "MiB of request bodies held at once over all connections (others wait, "
-            "then get 503)", int),
-    Setting("max_connections", 0, "PASTALOG_MAX_CONNECTIONS",
-            "open HTTP connections at most; a new one closes the one idle longest "
-            "(0: the descriptor limit less 64)", int),
-)
-
 
 class UserError(Exception):
     """A failure the user caused: printed as one line, exit status 1."""
@@ -82,7 +58,7 @@ def build_parser():
                          description="Serve the web page and the logging API until Ctrl-C.")
     run.add_argument("port", nargs="?", type=int, default=DEFAULT_PORT,
                      help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
-    for s in SETTINGS + LIMIT_SETTINGS:
+    for s in SETTINGS:
         if s.name == "data":
             _add_data(run)
         elif s.name == "store":
@@ -96,7 +72,8 @@ def build_parser():
                              metavar="NAME", help=f"{s.help} [env {s.env}]")
         else:
             run.add_argument(s.flag, type=s.type, default=_env_default(s),
-                             metavar=s.name.split("_")[0].upper(),
+                             metavar={int: "N", float: "SECONDS"}.get(
+                                 s.type, s.name.split("_")[0].upper()),
                              help=f"{s.help} (default {s.default}) [env {s.env}]")
     run.add_argument("--demo", action="store_true",
                      help="also start simulated training runs that log live, to look around")
@@ -218,7 +195,7 @@ def cmd_run(args):
         return serve(host=args.host, port=args.port, data=data, max_body_mb=args.max_body_mb,
                      sync=args.sync, token=args.token or None, public_read=args.public_read,
                      allowed_hosts=args.allow_host, max_series=args.max_series, ready=ready,
-                     **{s.name: getattr(args, s.name) for s in LIMIT_SETTINGS})
+                     **{s.name: getattr(args, s.name) for s in LIMITS})
     except StorageError as exc:   # the store would not open: unreachable, newer schema
         raise UserError(f"cannot open the store {shown}: {exc}") from None
     except OSError as exc:

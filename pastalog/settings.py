@@ -1,7 +1,7 @@
 """The server's settings: one table that the CLI, the README and a test all read."""
 from dataclasses import dataclass
 
-__all__ = ["SETTINGS", "Setting", "markdown_table"]
+__all__ = ["LIMITS", "SETTINGS", "Setting", "markdown_table"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,30 @@ SETTINGS = (
             "SQLite sync mode: 'normal' keeps every acknowledged point through a killed "
             "server, 'full' also through a power cut (slower)"),
 )
+
+
+#: What one client may cost the server: passed to ``serve`` as they are.
+LIMITS = (
+    Setting("ws_queue_mb", 8, "PASTALOG_WS_QUEUE_MB",
+            "MiB of live events a browser may have waiting before it is disconnected "
+            "(it reconnects and re-fetches)", int),
+    Setting("ws_max_message_kb", 64, "PASTALOG_WS_MAX_MESSAGE_KB",
+            "largest websocket message a browser may send, in KiB (closed with 1009 above)",
+            int),
+    Setting("header_timeout", 10.0, "PASTALOG_HEADER_TIMEOUT",
+            "seconds for a request's headers to arrive", float),
+    Setting("body_timeout", 60.0, "PASTALOG_BODY_TIMEOUT",
+            "seconds for a request body to arrive (408 after)", float),
+    Setting("idle_timeout", 60.0, "PASTALOG_IDLE_TIMEOUT",
+            "seconds a keep-alive connection may wait for its next request", float),
+    Setting("max_inflight_mb", 128, "PASTALOG_MAX_INFLIGHT_MB",
+            "MiB of request bodies held at once over all connections (others wait, "
+            "then get 503)", int),
+    Setting("max_connections", 0, "PASTALOG_MAX_CONNECTIONS",
+            "open HTTP connections at most; a new one closes the one idle longest "
+            "(0: the descriptor limit less 64)", int),
+)
+SETTINGS = SETTINGS + LIMITS
 
 
 def markdown_table():
