@@ -72,6 +72,10 @@ class _DeadlineSend:
         super().send(data)
 
 
+#: Failures of a reused connection that the server had already closed.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
 class _HTTPConnection(_DeadlineSend, http.client.HTTPConnection):
     pass
 
@@ -117,6 +121,18 @@ class HTTPTransport:
 
     def __call__(self, path, body, content_type):
         self._deadline = time.monotonic() + self.timeout
+        reused = self._conn is not None
+        try:
+            return self._request(path, body, content_type)
+        except _STALE:
+            # The server closes keep-alive connections it found idle (--idle-timeout);
+            # a request on such a connection fails before any answer: send it once more
+            # on a new one (a repeated batch is stored once: it carries its id).
+            if not reused:
+                raise
+            return self._request(path, body, content_type)
+
+    def _request(self, path, body, content_type):
         try:
             if self._conn is None:
                 left = self._left()
