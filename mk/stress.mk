@@ -1,5 +1,5 @@
 # Long versions of the fault, fuzz and load tests (issue 6), and the hostile clients of
-# issue 10 (items 5-7) whose server RSS and /healthz figures the report prints.
+# issue 10 (items 5-9) whose server RSS and /healthz figures the report prints.
 # Include from the Makefile with:  include mk/stress.mk
 .PHONY: stress stress-report
 

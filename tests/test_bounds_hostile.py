@@ -1,6 +1,6 @@
 """Hostile clients against a real server for a while: memory and /healthz stay bounded.
 
-Issue 10's goal figures for items 5, 6 and 7: with each hostile client running (60 s
+Issue 10's goal figures for items 5 to 9: with each hostile client running (60 s
 under ``PASTALOG_STRESS=1``, a few seconds in ``make test``), the server's RSS stays
 under 300 MB and ``/healthz`` answers with p99 under 100 ms. Each test records its
 figures in ``.cache/stress/bounds.json`` (or ``$PASTALOG_STRESS_REPORT``), which
@@ -345,3 +345,98 @@ def test_idle_sockets_past_the_descriptor_limit(tmp_path):
     record("item 7b", "300 idle sockets, 200 new ones a second, under a 256-descriptor "
            "limit", figures, **counts)
     check(figures)
+
+
+# -- 8. raw reads of a long series ------------------------------------------------------
+
+def post_long_series(srv, model, name, points):
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
+    for lo in range(0, points, 500_000):
+        n = min(500_000, points - lo)
+        body = encode_batch(f"{model}-{lo}", [(model, name, range(lo, lo + n),
+                                                [0.5] * n, [1.7e9] * n)])
+        conn.request("POST", "/api/v1/points", body, {"Content-Type": CONTENT_TYPE})
+        resp = conn.getresponse()
+        assert resp.status == 200, resp.read()
+        resp.read()
+    conn.close()
+
+
+def test_raw_reads_of_a_long_series(tmp_path):
+    srv = ServerProcess(tmp_path / "data").start()
+    points = int(sized(300_000, 4_000_000))
+    post_long_series(srv, "long", "loss", points)
+    counts = {"pages": 0, "points_read": 0}
+
+    def reader(stop):   # reads the whole series again and again, page by page
+        conn = None
+        after = None
+        while not stop.is_set():
+            query = "/api/v1/series?model=long&series=loss" + (f"&after={after}" if after
+                                                               else "")
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+                conn.request("GET", query)
+                page = json.loads(conn.getresponse().read())
+                counts["pages"] += 1
+                counts["points_read"] += len(page["steps"])
+                after = page["next"]
+            except (OSError, http.client.HTTPException, ValueError, KeyError):
+                conn, after = None, None
+
+    try:
+        figures = run_for(srv, [reader] * 4, counts)
+    finally:
+        srv.stop()
+    record("item 8", f"4 clients reading a {points:,}-point series raw, again and again "
+           "(pages of 100,000 points)", figures, **counts)
+    check(figures)
+    assert counts["pages"] > 0
+
+
+# -- 9. many series, and listings read while they are made -----------------------------
+
+def test_series_up_to_the_cap_while_listings_are_read(tmp_path):
+    cap = int(sized(5_000, 100_000))
+    srv = ServerProcess(tmp_path / "data", extra_args=["--max-series", str(cap)]).start()
+    counts = {"series_sent": 0, "refused_403": 0, "listings": 0}
+
+    def creator(stop):   # 1,000 new one-point series a request, past the cap
+        conn, k = None, 0
+        while not stop.is_set():
+            body = encode_batch(f"c{k}", [("many", f"s{k}-{j}", [0], [1.0], [1.7e9])
+                                          for j in range(1000)])
+            k += 1
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+                conn.request("POST", "/api/v1/points", body, {"Content-Type": CONTENT_TYPE})
+                resp = conn.getresponse()
+                resp.read()
+                counts["series_sent"] += 1000 * (resp.status == 200)
+                counts["refused_403"] += resp.status == 403
+            except (OSError, http.client.HTTPException):
+                conn = None
+
+    def lister(stop):
+        conn = None
+        while not stop.is_set():
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+                for path in ("/api/v1/models", "/api/v1/models/many"):
+                    conn.request("GET", path)
+                    conn.getresponse().read()
+                    counts["listings"] += 1
+            except (OSError, http.client.HTTPException):
+                conn = None
+
+    try:
+        figures = run_for(srv, [creator, lister, lister], counts)
+    finally:
+        srv.stop()
+    record("item 9", f"a client creating 1,000 series a request up to the cap ({cap:,}, "
+           "--max-series) and past it, while 2 clients list models", figures, **counts)
+    check(figures)
+    assert counts["series_sent"] <= cap and counts["refused_403"] > 0
