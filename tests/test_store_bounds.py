@@ -206,3 +206,34 @@ def test_writers_on_one_series_at_once_keep_it_exact(pg_url, lock):
     assert store.check() == "ok"
     for s in stores:
         s.close()
+
+
+def test_a_series_several_times_in_one_batch_is_appended_in_order(store_location):
+    """One batch naming a series three times, across the pyramid threshold and the
+    merge of small chunks: the same as writing them one after another."""
+    from pastalog.server.store.pyramid import aggregate, bucket_level
+
+    rng = np.random.default_rng(2)
+    arrived = []
+    with Store(store_location) as store:
+        for _ in range(10):
+            batch = [("m", "s", rng.integers(-3000, 30_000, int(rng.integers(1, 9000))),
+                      None, None) for _ in range(3)]
+            batch = [(m, n, st, rng.normal(size=len(st)), np.full(len(st), 1.7e9))
+                     for m, n, st, _, _ in batch]
+            seqs = [w[5]["seq"] for w in store.write_points(batch)["series"]]
+            before = len(arrived)
+            for _, _, st, va, ti in batch:
+                arrived += list(zip(st.tolist(), va.tolist(), ti.tolist()))
+            assert seqs == [before + sum(len(b[2]) for b in batch[:k + 1]) for k in range(3)]
+        steps, values, times = (np.array(c) for c in zip(*arrived))
+        got = store.read_series("m", "s", limit=10**9)
+        order = np.argsort(steps, kind="stable")
+        assert np.array_equal(got["steps"], steps[order])
+        assert np.array_equal(got["values"], values[order])
+        for buckets in (3, 700):
+            level = bucket_level(int(steps.min()), int(steps.max()), buckets)
+            want = aggregate(steps, values, times, level)
+            agg = store.read_buckets("m", "s", buckets)["agg"]
+            for field in ("cell", "count", "vmin", "vmax", "first", "last"):
+                assert np.array_equal(agg[field], want[field]), (buckets, field)

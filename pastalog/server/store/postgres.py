@@ -325,12 +325,15 @@ class PostgresStore(Store):
                      for m in sorted({p[0] for p in prepared})}
         order = sorted(range(len(prepared)), key=lambda i: (prepared[i][0], prepared[i][1]))
         written = [None] * len(prepared)
-        changes = []
+        changes, plans = [], []
+        locked, deferred = {}, set()
         total = 0
         for i in order:
             model, name, steps, values, times = prepared[i]
             n = len(values)
-            stats = self._series_row(conn, model_ids[model], name)
+            stats = locked.get((model, name))
+            if stats is None:
+                stats = locked[model, name] = self._series_row(conn, model_ids[model], name)
             if steps is None:
                 start = 0 if stats["last_step"] is None else stats["last_step"] + 1
                 steps = np.arange(start, start + n, dtype=np.int64)
@@ -340,10 +343,25 @@ class PostgresStore(Store):
                      else np.asarray(times, dtype=np.float64).reshape(-1))
             if len(steps) != n or len(times) != n:
                 raise BadRequest(f"series {name!r}: steps, values and times differ in length")
-            after = self._append(conn, stats, steps, values, times)
+            plan, after = self._plan(stats, steps, values, times)
+            if plan["sid"] in deferred or not plan["pipelined"]:
+                plan["pipelined"] = False   # a series' cells are written in batch order
+                deferred.add(plan["sid"])
+            plans.append(plan)
+            # a series twice in one batch: the second append starts where the first ends
+            stats.update(count=after["count"], min_step=after["first_step"],
+                         max_step=after["last_step"], last_step=int(steps[-1]),
+                         small_tail=plan["tail"])
             total += n
             written[i] = (model, name, steps, values, times, {"name": name, **after})
             changes.append((model, name, after["seq"] - n, after["seq"]))
+        # every series' rows in one round trip (pipeline mode), then what cannot go there
+        with conn.pipeline():
+            for plan in plans:
+                self._apply(conn, plan)
+        built = set()
+        for plan in plans:
+            self._finish(conn, plan, built)
         self._notify(conn, pg_events.point_payloads(self.origin, changes))
         return {"points": total, "duplicate": False, "series": written}
 
@@ -393,12 +411,10 @@ class PostgresStore(Store):
     def _count_series(conn):
         return int(conn.execute("SELECT coalesce(sum(series), 0) FROM stats").fetchone()[0])
 
-    def _append(self, conn, stats, steps, values, times):
-        """Append points to a locked series: the statements whose answers are not needed
-        go in pipeline mode, one round trip for all of them."""
+    def _plan(self, stats, steps, values, times):
+        """What appending points to a locked series writes: ``(plan, stats after)``."""
         sid, n = stats["id"], len(steps)
         count = stats["count"] + n
-        conn.pastalog_stats[1] += n
         smin, smax = int(steps.min()), int(steps.max())
         if stats["min_step"] is not None:
             smin, smax = min(smin, stats["min_step"]), max(smax, stats["max_step"])
@@ -410,26 +426,38 @@ class PostgresStore(Store):
         level = stats["agg_level"]
         fresh, overlap = ((), ()) if level is None else self._cells(
             sid, level, steps, values, times, (stats["min_step"], stats["max_step"]))
-        pipelined = len(fresh) + len(overlap) <= PIPELINE_AGG_ROWS
-        with conn.pipeline():
-            self._insert_chunks(conn, sid, steps, values, times)
-            conn.execute(
-                "UPDATE series SET count=%s, min_step=%s, max_step=%s, last_step=%s, "
-                "last_value=%s, last_time=%s, small_tail=%s WHERE id=%s",
-                (count, smin, smax, int(steps[-1]), _nan_none(last_value),
-                 float(times[-1]), tail, sid))
-            if pipelined:
-                insert_rows(conn, fresh, merge=False, copy=False)
-                insert_rows(conn, overlap, merge=True)
-        if not pipelined:
-            insert_rows(conn, fresh, merge=False)
-            insert_rows(conn, overlap, merge=True)
-        if n < CHUNK_POINTS and tail >= MERGE_AFTER:
-            self._merge_small_chunks(conn, sid)
-        if level is None and count > PYRAMID_AFTER:
-            self._build_pyramid(conn, sid, smax - smin + 1, count)
-        return {"count": count, "seq": count, "first_step": smin, "last_step": smax,
-                "last_value": last_value, "last_time": float(times[-1])}
+        plan = {"sid": sid, "n": n, "count": count, "tail": tail, "fresh": fresh,
+                "overlap": overlap, "level": level, "span": smax - smin + 1,
+                "data": (steps, values, times),
+                "row": (count, smin, smax, int(steps[-1]), _nan_none(last_value),
+                        float(times[-1]), tail, sid),
+                "pipelined": len(fresh) + len(overlap) <= PIPELINE_AGG_ROWS}
+        return plan, {"count": count, "seq": count, "first_step": smin, "last_step": smax,
+                      "last_value": last_value, "last_time": float(times[-1])}
+
+    def _apply(self, conn, plan):
+        """The statements of a plan whose answers are not needed (in pipeline mode)."""
+        conn.pastalog_stats[1] += plan["n"]
+        self._insert_chunks(conn, plan["sid"], *plan["data"])
+        conn.execute(
+            "UPDATE series SET count=%s, min_step=%s, max_step=%s, last_step=%s, "
+            "last_value=%s, last_time=%s, small_tail=%s WHERE id=%s", plan["row"])
+        if plan["pipelined"]:
+            insert_rows(conn, plan["fresh"], merge=False, copy=False)
+            insert_rows(conn, plan["overlap"], merge=True)
+
+    def _finish(self, conn, plan, built):
+        """The rest of a plan: many pyramid cells by COPY, a merge of small chunks, the
+        pyramid of a series that just grew past ``PYRAMID_AFTER``."""
+        if not plan["pipelined"]:
+            insert_rows(conn, plan["fresh"], merge=False)
+            insert_rows(conn, plan["overlap"], merge=True)
+        if plan["n"] < CHUNK_POINTS and plan["tail"] >= MERGE_AFTER:
+            self._merge_small_chunks(conn, plan["sid"])
+        if plan["level"] is None and plan["count"] > PYRAMID_AFTER \
+                and plan["sid"] not in built:   # from every chunk: once per series
+            built.add(plan["sid"])
+            self._build_pyramid(conn, plan["sid"], plan["span"], plan["count"])
 
     @staticmethod
     def _insert_chunks(conn, sid, steps, values, times):
