@@ -237,3 +237,28 @@ def test_a_series_several_times_in_one_batch_is_appended_in_order(store_location
             agg = store.read_buckets("m", "s", buckets)["agg"]
             for field in ("cell", "count", "vmin", "vmax", "first", "last"):
                 assert np.array_equal(agg[field], want[field]), (buckets, field)
+
+
+@pytest.fixture
+def many_series_app(tmp_path):
+    with Store(tmp_path) as store:
+        store.write_points([("big", f"s{j:04d}", None, [1.0], None) for j in range(2500)]
+                           + [("small", "loss", None, [2.0], None)])
+        yield webtest.TestApp(make_app(store))
+
+
+def test_a_model_with_many_series_is_listed_a_page_of_series_at_a_time(many_series_app):
+    app = many_series_app
+    listed = {m["name"]: m for m in app.get("/api/v1/models").json["models"]}
+    big, small = listed["big"], listed["small"]
+    assert (len(big["series"]), big["series_count"], big["series_next"]) == (1000, 2500,
+                                                                            "s0999")
+    assert (len(small["series"]), small["series_count"], small["series_next"]) == (1, 1, None)
+    names, after = [s["name"] for s in big["series"]], big["series_next"]
+    while after is not None:
+        more = app.get("/api/v1/models/big", {"series_after": after,
+                                              "series_limit": 700}).json
+        assert more["series_count"] == 2500 and len(more["series"]) <= 700
+        names += [s["name"] for s in more["series"]]
+        after = more["series_next"]
+    assert names == [f"s{j:04d}" for j in range(2500)]

@@ -61,7 +61,10 @@ def register(app, ctx):
 
     @app.get("/api/v1/models/<model:path>")
     def one_model(model):
-        found = ctx.read(store.model, model)
+        series_limit = int_param("series_limit", 1, 10 * MODELS_PAGE) or MODELS_PAGE
+        series_after = param("series_after", False)
+        found = ctx.read(lambda: store.model(model, series_limit=series_limit,
+                                             series_after=series_after))
         if found is None:
             fail(404, f"no model named {model!r}")
         return ok(found)

@@ -59,7 +59,10 @@ function qs(params) {
   return p.toString();
 }
 
-/** Every model: the server answers a page at a time (docs/API.md), followed to the end. */
+/**
+ * Every model with every series: the server answers a page of models at a time, each
+ * with its first series (docs/API.md); both are followed to the end.
+ */
 export async function getModels(signal) {
   const models = [];
   let after = null;
@@ -68,6 +71,15 @@ export async function getModels(signal) {
     models.push(...r.models);
     after = r.next;
   } while (after != null);
+  for (const m of models) {
+    let seriesAfter = m.series_next;
+    while (seriesAfter != null) {
+      const more = await call('GET', `/api/v1/models/${encodeURIComponent(m.name)}?${qs({
+        series_limit: 10000, series_after: seriesAfter })}`, signal);
+      m.series.push(...more.series);
+      seriesAfter = more.series_next;
+    }
+  }
   return { models };
 }
 

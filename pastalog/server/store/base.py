@@ -161,16 +161,20 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def models(self, *, limit: Optional[int] = None, after: Optional[str] = None,
-               contains: Optional[str] = None) -> "list[dict[str, Any]]":
+               contains: Optional[str] = None,
+               series_limit: int = 1000) -> "list[dict[str, Any]]":
         """Models with their series and image names, sorted by name.
 
         ``limit`` models at most, those named after ``after``, whose name contains
-        ``contains`` (case-insensitive); the cost is that of the page, not of the store.
+        ``contains`` (case-insensitive); each with its first ``series_limit`` series,
+        ``series_count`` and ``series_next`` (the name to go on from with :meth:`model`,
+        or ``None``). The cost is that of the page, not of the store.
         """
 
     @abc.abstractmethod
-    def model(self, name: str) -> "Optional[dict[str, Any]]":
-        """One model as :meth:`models` lists it, or ``None``."""
+    def model(self, name: str, *, series_limit: int = 1000,
+              series_after: Optional[str] = None) -> "Optional[dict[str, Any]]":
+        """One model as :meth:`models` lists it (its series after ``series_after``)."""
 
     @abc.abstractmethod
     def read_series(self, model: str, name: str, x0: Optional[int] = None,

@@ -36,7 +36,8 @@ from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key
                    series_cap_error)
 from .pyramid import (AGG_COLUMNS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate, bucket_level,
                       merge_levels, pyramid_cells, pyramid_level)
-from .rows import columns, decode_rows, describe_times, parse_cursor, raw_page, series_dict
+from .rows import (SERIES_PAGE, attach_series, columns, decode_rows, describe_times,
+                   parse_cursor, raw_page, series_page_sql)
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
@@ -629,7 +630,7 @@ class PostgresStore(Store):
     def _read(self, fn, *args):
         return self._run(fn, *args, snapshot=True)
 
-    def models(self, *, limit=None, after=None, contains=None):
+    def models(self, *, limit=None, after=None, contains=None, series_limit=SERIES_PAGE):
         """Models with their series and image names, sorted by name (see ``Store``)."""
         where, args = [], []
         if after is not None:
@@ -645,25 +646,24 @@ class PostgresStore(Store):
         sql += ' ORDER BY name COLLATE "C"'
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return self._read(self._describe, sql, args)
+        return self._read(self._describe, sql, args, series_limit, None)
 
-    def model(self, name):
-        """One model as :meth:`models` lists it, or ``None``."""
+    def model(self, name, *, series_limit=SERIES_PAGE, series_after=None):
+        """One model as :meth:`models` lists it (series after ``series_after``), or ``None``."""
         found = self._read(self._describe, "SELECT id, name, created FROM models "
-                           "WHERE name=%s", [name])
+                           "WHERE name=%s", [name], series_limit, series_after)
         return found[0] if found else None
 
     @staticmethod
-    def _describe(conn, sql, args):
+    def _describe(conn, sql, args, series_limit, series_after):
         out = {mid: {"name": name, "last_time": created, "series": [], "images": []}
                for mid, name, created in conn.execute(sql, args)}
         ids = list(out)
         if ids:
-            for mid, *rest in conn.execute(
-                    "SELECT model_id, name, count, min_step, max_step, last_step, last_value, "
-                    'last_time FROM series WHERE model_id = ANY(%s) ORDER BY name COLLATE "C"',
-                    (ids,)):
-                out[mid]["series"].append(series_dict(rest))
+            page, totals = series_page_sql("= ANY(%s)", "%s", series_after, ' COLLATE "C"')
+            after = [] if series_after is None else [series_after]
+            attach_series(out, conn.execute(page, (ids, *after, series_limit + 1)).fetchall(),
+                          conn.execute(totals, (ids,)).fetchall(), series_limit)
             for mid, name, count, first, last, when, sha in conn.execute(
                     "SELECT model_id, name, count(*), min(step), max(step), max(time), "
                     "(SELECT sha FROM images j WHERE j.model_id=i.model_id AND j.name=i.name "

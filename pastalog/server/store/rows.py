@@ -66,12 +66,52 @@ def raw_page(rows, x0, x1, limit, skip, count):
             "next": cursor}
 
 
+#: Series listed per model by ``models()`` and ``model()`` unless asked otherwise; a
+#: model with more says ``series_next``, from which ``model(name, series_after=...)``
+#: goes on (a listing costs what it shows, however many series a model has).
+SERIES_PAGE = 1000
+
+
+def series_page_sql(in_ids, mark, after, collate=""):
+    """SQL for the first series of each model (``rn <= limit + 1``) and per-model totals.
+
+    ``in_ids`` is the dialect's "model_id in these ids" (``IN (?, ?)``, ``= ANY(%s)``),
+    ``mark`` its placeholder; the parameters are the ids, then ``after`` when given, then
+    the limit + 1 (for the page), and the ids (for the totals).
+    """
+    since = f" AND name > {mark}" if after is not None else ""
+    page = ("SELECT model_id, name, count, min_step, max_step, last_step, last_value, "
+            "last_time FROM (SELECT model_id, name, count, min_step, max_step, last_step, "
+            f"last_value, last_time, row_number() OVER (PARTITION BY model_id ORDER BY name"
+            f"{collate}) AS rn FROM series WHERE model_id {in_ids}{since}) AS page "
+            f"WHERE rn <= {mark} ORDER BY model_id, name{collate}")
+    totals = (f"SELECT model_id, count(*), max(last_time) FROM series WHERE model_id {in_ids} "
+              "GROUP BY model_id")
+    return page, totals
+
+
+def attach_series(out, page_rows, total_rows, limit):
+    """Put each model's page of series, ``series_count`` and ``series_next`` into ``out``."""
+    for mid, *rest in page_rows:
+        out[mid]["series"].append(series_dict(rest))
+    for mid, count, latest in total_rows:
+        out[mid]["series_count"] = count
+        out[mid]["_latest"] = latest
+    for model in out.values():
+        model.setdefault("series_count", 0)
+        more = len(model["series"]) > limit
+        del model["series"][limit:]
+        model["series_next"] = model["series"][-1]["name"] if more else None
+
+
 def describe_times(out):
     """Models (a dict by id) sorted by name, each with the latest time of its records."""
     for model in out.values():
         times = [s["last_time"] for s in model["series"] + model["images"]
                  if s["last_time"] is not None]
-        model["last_time"] = max(times + [model["last_time"]])
+        latest = model.pop("_latest", None)
+        model["last_time"] = max(times + [model["last_time"]]
+                                 + ([latest] if latest is not None else []))
     return sorted(out.values(), key=lambda m: m["name"])
 
 

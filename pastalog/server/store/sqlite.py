@@ -40,8 +40,8 @@ from ...errors import BadRequest, DiskFull, StorageError
 from . import codec
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
                    series_cap_error, sqlite_path)
-from .rows import (columns as _columns, decode_rows, describe_times, parse_cursor as
-                   _parse_cursor, raw_page, series_dict as _series_dict)
+from .rows import (SERIES_PAGE, attach_series, columns as _columns, decode_rows,
+                   describe_times, parse_cursor as _parse_cursor, raw_page, series_page_sql)
 from .pyramid import (FIELDS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate,
                       bucket_level, merge_levels, pyramid_cells, pyramid_level)
 
@@ -548,7 +548,7 @@ class SQLiteStore(Store):
 
     # -- reading -----------------------------------------------------------------
 
-    def models(self, *, limit=None, after=None, contains=None):
+    def models(self, *, limit=None, after=None, contains=None, series_limit=SERIES_PAGE):
         """Models with their series and image names, sorted by name (see ``Store``)."""
         where, args = [], []
         if after is not None:
@@ -564,15 +564,15 @@ class SQLiteStore(Store):
         sql += " ORDER BY name"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return self._read(self._describe, sql, args)
+        return self._read(self._describe, sql, args, series_limit, None)
 
-    def model(self, name):
-        """One model as :meth:`models` lists it, or ``None``."""
+    def model(self, name, *, series_limit=SERIES_PAGE, series_after=None):
+        """One model as :meth:`models` lists it (series after ``series_after``), or ``None``."""
         found = self._read(self._describe, "SELECT id, name, created FROM models WHERE name=?",
-                           [name])
+                           [name], series_limit, series_after)
         return found[0] if found else None
 
-    def _describe(self, conn, sql, args):
+    def _describe(self, conn, sql, args, series_limit, series_after):
         """The models ``sql`` selects, with their series and images: work for those only."""
         out = {mid: {"name": name, "last_time": created, "series": [], "images": []}
                for mid, name, created in conn.execute(sql, args)}
@@ -580,10 +580,10 @@ class SQLiteStore(Store):
         for lo in range(0, len(ids), 500):
             part = ids[lo:lo + 500]
             marks = ",".join("?" * len(part))
-            for mid, *rest in conn.execute(
-                    "SELECT model_id, name, count, min_step, max_step, last_step, last_value, "
-                    f"last_time FROM series WHERE model_id IN ({marks}) ORDER BY name", part):
-                out[mid]["series"].append(_series_dict(rest))
+            page, totals = series_page_sql(f"IN ({marks})", "?", series_after)
+            after = [] if series_after is None else [series_after]
+            attach_series(out, conn.execute(page, [*part, *after, series_limit + 1]).fetchall(),
+                          conn.execute(totals, part).fetchall(), series_limit)
             for mid, name, count, first, last, when, sha in conn.execute(
                     "SELECT model_id, name, count(*), min(step), max(step), max(time), "
                     "(SELECT sha FROM images j WHERE j.model_id=i.model_id AND j.name=i.name "
