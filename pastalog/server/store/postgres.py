@@ -24,7 +24,6 @@ code is refused in one line.
 """
 import hashlib
 import logging
-import os
 import time
 import uuid
 
@@ -166,9 +165,14 @@ class PostgresStore(Store):
 
     Examples
     --------
-    >>> store = PostgresStore(os.environ["PASTALOG_TEST_PG"])  # doctest: +SKIP
-    >>> store.write_points([("m", "loss", [0, 1], [2.5, 2.0], None)])["points"]  # doctest: +SKIP
-    2
+    ``Store("postgresql://pastalog@db:5432/pastalog")`` opens one (the tests run every
+    store test on it, against a cluster of their own). Without a database at hand:
+
+    >>> from pastalog.server.store.base import backend_for
+    >>> backend_for("postgres://pastalog@db:5432/pastalog") is PostgresStore
+    True
+    >>> PostgresStore.concurrent   # the server runs its calls in request greenlets
+    True
     """
 
     #: Its calls wait on sockets (cooperatively under gevent), so a server may run them
