@@ -67,8 +67,20 @@ def test_plain_wheel_scrolls_ctrl_wheel_zooms_never_past_the_data(page, server):
         p.mouse.wheel(0, 120)
     page.poll("window.scrollY > 100")
     assert page.state()["charts"][0]["state"]["x"] is None      # no zoom
-    p.evaluate("window.scrollTo(0, 0)")
-    time.sleep(0.1)
+
+    def settled():   # Chromium scrolls smoothly: wait until the page stops moving
+        last = None
+        for _ in range(60):
+            now = p.evaluate("window.scrollY")
+            if now == last:
+                return now
+            last = now
+            time.sleep(0.15)
+        return last
+
+    settled()
+    p.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
+    assert settled() == 0
     x, y = plot_point(page, ".chart-card >> nth=0 >> .u-over", 0, 500)
     p.mouse.move(x, y)
     p.keyboard.down("Control")
