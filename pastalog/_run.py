@@ -20,6 +20,7 @@ record of a run's config today.  Standard library only, like the client.
 import warnings
 from typing import Any, Optional, Union
 
+from ._config import flatten
 from .client import Log
 
 __all__ = ["Config", "Run", "current", "finish", "init", "log"]
@@ -73,17 +74,6 @@ def _as_dict(config):
         return dict(vars(config))
     raise TypeError("config must be a dict or an object with attributes (argparse.Namespace), "
                     "not %r" % (config,))
-
-
-def _flatten(data, prefix=""):
-    out = {}
-    for key, value in data.items():
-        name = "%s/%s" % (prefix, key) if prefix else str(key)
-        if isinstance(value, dict):
-            out.update(_flatten(value, name))
-        else:
-            out[name] = value
-    return out
 
 
 class Run:
@@ -140,7 +130,7 @@ class Run:
                               % (at, self.step), stacklevel=2)
             self.step = max(self.step, at)
             advance = bool(commit)
-        values = _flatten(data)
+        values = flatten(data)
         self.log_.write_many(values, step=at)
         self.summary.update(values)
         if advance:

@@ -6,6 +6,7 @@ and raises ImportError naming the extra to install when neither is there.
 
 import numbers
 
+from ._config import flatten
 from ._run import Config
 
 __all__ = ["PastalogLogger"]
@@ -20,17 +21,6 @@ except ImportError:  # the package's older name
     except ImportError as exc:
         raise ImportError("pastalog.lightning needs Lightning: pip install 'pastalog[lightning]'"
                           ) from exc
-
-
-def _flatten(params, prefix=""):
-    out = {}
-    for key, value in params.items():
-        name = "%s/%s" % (prefix, key) if prefix else str(key)
-        if isinstance(value, dict):
-            out.update(_flatten(value, name))
-        else:
-            out[name] = value
-    return out
 
 
 def _as_picture(img):
@@ -128,7 +118,7 @@ class PastalogLogger(Logger):
             return
         if not isinstance(params, dict):
             params = vars(params)
-        self.hyperparams.update(_flatten(dict(params)))
+        self.hyperparams.update(flatten(dict(params)))
 
     @rank_zero_only
     def log_image(self, key, images, step=None, **kwargs):
