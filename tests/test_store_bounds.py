@@ -240,8 +240,8 @@ def test_a_series_several_times_in_one_batch_is_appended_in_order(store_location
 
 
 @pytest.fixture
-def many_series_app(tmp_path):
-    with Store(tmp_path) as store:
+def many_series_app(store_location):
+    with Store(store_location) as store:
         store.write_points([("big", f"s{j:04d}", None, [1.0], None) for j in range(2500)]
                            + [("small", "loss", None, [2.0], None)])
         yield webtest.TestApp(make_app(store))

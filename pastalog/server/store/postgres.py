@@ -36,7 +36,7 @@ from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key
 from .pyramid import (AGG_COLUMNS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate, bucket_level,
                       merge_levels, pyramid_cells, pyramid_level)
 from .rows import (SERIES_PAGE, attach_series, columns, decode_rows, describe_times,
-                   parse_cursor, raw_page, series_page_sql)
+                   models_sql, parse_cursor, raw_page, series_page_sql)
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
@@ -636,20 +636,7 @@ class PostgresStore(Store):
 
     def models(self, *, limit=None, after=None, contains=None, series_limit=SERIES_PAGE):
         """Models with their series and image names, sorted by name (see ``Store``)."""
-        where, args = [], []
-        if after is not None:
-            where.append("name > %s")
-            args.append(after)
-        if contains:
-            escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("name ILIKE %s ESCAPE '\\'")
-            args.append(f"%{escaped}%")
-        sql = "SELECT id, name, created FROM models"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += ' ORDER BY name COLLATE "C"'
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        sql, args = models_sql("%s", "ILIKE", after, contains, limit, ' COLLATE "C"')
         return self._read(self._describe, sql, args, series_limit, None)
 
     def model(self, name, *, series_limit=SERIES_PAGE, series_after=None):

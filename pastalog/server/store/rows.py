@@ -72,6 +72,29 @@ def raw_page(rows, x0, x1, limit, skip, count):
 SERIES_PAGE = 1000
 
 
+def models_sql(mark, like, after, contains, limit, collate=""):
+    """``(sql, args)`` selecting ``(id, name, created)`` of a page of models by name.
+
+    ``mark`` is the dialect's placeholder, ``like`` its case-insensitive LIKE; ``%`` and
+    ``_`` in ``contains`` are text, not wildcards.
+    """
+    where, args = [], []
+    if after is not None:
+        where.append(f"name > {mark}")
+        args.append(after)
+    if contains:
+        escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(f"name {like} {mark} ESCAPE '\\'")
+        args.append(f"%{escaped}%")
+    sql = "SELECT id, name, created FROM models"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY name{collate}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, args
+
+
 def series_page_sql(in_ids, mark, after, collate=""):
     """SQL for the first series of each model (``rn <= limit + 1``) and per-model totals.
 

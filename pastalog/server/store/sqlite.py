@@ -41,7 +41,8 @@ from . import codec
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
                    series_cap_error, sqlite_path)
 from .rows import (SERIES_PAGE, attach_series, columns as _columns, decode_rows,
-                   describe_times, parse_cursor as _parse_cursor, raw_page, series_page_sql)
+                   describe_times, models_sql, parse_cursor as _parse_cursor, raw_page,
+                   series_page_sql)
 from .pyramid import (FIELDS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate,
                       bucket_level, merge_levels, pyramid_cells, pyramid_level)
 
@@ -550,20 +551,7 @@ class SQLiteStore(Store):
 
     def models(self, *, limit=None, after=None, contains=None, series_limit=SERIES_PAGE):
         """Models with their series and image names, sorted by name (see ``Store``)."""
-        where, args = [], []
-        if after is not None:
-            where.append("name > ?")
-            args.append(after)
-        if contains:
-            escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("name LIKE ? ESCAPE '\\'")
-            args.append(f"%{escaped}%")
-        sql = "SELECT id, name, created FROM models"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY name"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        sql, args = models_sql("?", "LIKE", after, contains, limit)
         return self._read(self._describe, sql, args, series_limit, None)
 
     def model(self, name, *, series_limit=SERIES_PAGE, series_after=None):
