@@ -292,7 +292,7 @@ class _CsvPair:
             self.extra = ("steps", more_steps) if more_steps else ("values", more_values)
 
 
-def _parse_original(pairs, bad, piece=_PIECE * 10):
+def _parse_original(pairs, bad, piece=_PIECE):
     """Pieces of int64 steps and float64 values from (step text, value text) pairs.
 
     A missing step (``undefined``) continues from the previous one. Entries with a step
