@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -99,3 +100,17 @@ class ServerProcess:
 
     def get_json(self, path):
         return self.request("GET", path)
+
+    def points(self, model, series):
+        """``{step: value}`` of one series (one page of raw points); asserts a 200."""
+        query = urllib.parse.urlencode({"model": model, "series": series})
+        status, body = self.get_json("/api/v1/series?" + query)
+        assert status == 200, (series, body)
+        return dict(zip(body["steps"], body["values"]))
+
+    def images(self, model, name):
+        """The records of one image name, in step order; asserts a 200."""
+        query = urllib.parse.urlencode({"model": model, "name": name})
+        status, body = self.get_json("/api/v1/images?" + query)
+        assert status == 200, (name, body)
+        return body["images"]

@@ -3,7 +3,6 @@ real (tiny) model against a real server, checked through the HTTP API."""
 import os
 import subprocess
 import sys
-import urllib.parse
 
 import numpy as np
 import pytest
@@ -11,20 +10,6 @@ import pytest
 from helpers import ROOT
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before anything imports Keras
-
-
-def series(server, model, name):
-    query = urllib.parse.urlencode({"model": model, "series": name})
-    status, body = server.get_json("/api/v1/series?" + query)
-    assert status == 200, (name, body)
-    return dict(zip(body["steps"], body["values"]))
-
-
-def images(server, model, name):
-    query = urllib.parse.urlencode({"model": model, "name": name})
-    status, body = server.get_json("/api/v1/images?" + query)
-    assert status == 200, (name, body)
-    return body["images"]
 
 
 # --- Lightning ------------------------------------------------------------------------
@@ -69,13 +54,13 @@ def test_lightning_logger_is_a_real_logger_and_logs_what_the_module_logs(server)
     trainer.fit(model, data)
     assert logger.experiment.flush(timeout=20)
 
-    loss = series(server, "lit", "loss")
+    loss = server.points("lit", "loss")
     assert len(loss) == 8 and list(loss) == sorted(loss)
     assert list(loss.values()) == pytest.approx(model.losses, rel=1e-6)
-    assert set(series(server, "lit", "epoch").values()) == {0.0, 1.0}
+    assert set(server.points("lit", "epoch").values()) == {0.0, 1.0}
     assert logger.hyperparams == {"lr": 0.05}  # kept, not sent
-    assert [im["step"] for im in images(server, "lit", "weights/0")] == [0, 1]
-    shapes = {(im["width"], im["height"]) for im in images(server, "lit", "weights/1")}
+    assert [im["step"] for im in server.images("lit", "weights/0")] == [0, 1]
+    shapes = {(im["width"], im["height"]) for im in server.images("lit", "weights/1")}
     assert shapes == {(8, 8)}
 
 
@@ -100,10 +85,10 @@ def test_keras_callback_logs_batches_every_n_and_epochs(server):
                         callbacks=[callback])  # 60 training rows: 8 batches an epoch
     assert callback.log.flush(timeout=20)
 
-    assert sorted(series(server, "keras-tiny", "batch/loss")) == [0, 3, 6, 9, 12, 15]
-    assert list(series(server, "keras-tiny", "epoch/loss").values()) == pytest.approx(
+    assert sorted(server.points("keras-tiny", "batch/loss")) == [0, 3, 6, 9, 12, 15]
+    assert list(server.points("keras-tiny", "epoch/loss").values()) == pytest.approx(
         history.history["loss"], rel=1e-6)
-    assert list(series(server, "keras-tiny", "epoch/val_accuracy").values()) == pytest.approx(
+    assert list(server.points("keras-tiny", "epoch/val_accuracy").values()) == pytest.approx(
         history.history["val_accuracy"], rel=1e-6)
     with pytest.raises(ValueError, match="every must be an int >= 0"):
         PastalogCallback(server.url, "x", every=-1)
@@ -145,10 +130,10 @@ def test_transformers_callback_logs_on_log_at_the_global_step(server, tmp_path):
     history = trainer.state.log_history
     expected = {h["step"]: h["loss"] for h in history if "loss" in h}
     assert sorted(expected) == [2, 4, 6]
-    assert series(server, "hf-tiny", "train/loss") == pytest.approx(expected, rel=1e-9)
+    assert server.points("hf-tiny", "train/loss") == pytest.approx(expected, rel=1e-9)
     expected_eval = {h["step"]: h["eval_loss"] for h in history if "eval_loss" in h}
-    assert series(server, "hf-tiny", "eval/loss") == pytest.approx(expected_eval, rel=1e-9)
-    assert sorted(series(server, "hf-tiny", "train/learning_rate")) == [2, 4, 6]
+    assert server.points("hf-tiny", "eval/loss") == pytest.approx(expected_eval, rel=1e-9)
+    assert sorted(server.points("hf-tiny", "train/learning_rate")) == [2, 4, 6]
     assert callback.config["learning_rate"] == 1e-3 and callback.config["max_steps"] == 6
     assert callback.config["model"]["hidden_size"] == 16
 

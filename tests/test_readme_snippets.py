@@ -6,7 +6,6 @@ directory; what it logged is then read back through the HTTP API.
 """
 import os
 import re
-import urllib.parse
 
 import pytest
 
@@ -39,13 +38,6 @@ def models(server):
                         {i["name"]: i["count"] for i in m["images"]}) for m in body["models"]}
 
 
-def series(server, model, name):
-    query = urllib.parse.urlencode({"model": model, "series": name})
-    status, body = server.get_json("/api/v1/series?" + query)
-    assert status == 200, (name, body)
-    return dict(zip(body["steps"], body["values"]))
-
-
 def test_pytorch_snippet(server, tmp_path, monkeypatch):
     pytest.importorskip("torch", reason="needs the 'torch' extra")
     ns = run("PyTorch", server, tmp_path, monkeypatch)
@@ -61,7 +53,7 @@ def test_pytorch_snippet(server, tmp_path, monkeypatch):
 def test_lightning_snippet(server, tmp_path, monkeypatch):
     pytest.importorskip("lightning", reason="needs the 'lightning' extra")
     run("Lightning", server, tmp_path, monkeypatch)
-    loss = series(server, "lightning_run", "train_loss")
+    loss = server.points("lightning_run", "train_loss")
     assert len(loss) == 6  # 8 batches x 3 epochs, every 4th step
     assert list(loss.values())[-1] < list(loss.values())[0]
 
@@ -77,11 +69,11 @@ def test_keras_snippet(server, tmp_path, monkeypatch):
 def test_transformers_snippet(server, tmp_path, monkeypatch):
     pytest.importorskip("transformers", reason="needs the 'transformers' extra")
     run("Hugging Face Transformers", server, tmp_path, monkeypatch)
-    assert sorted(series(server, "tiny_bert", "train/loss")) == [5, 10, 15, 20]
+    assert sorted(server.points("tiny_bert", "train/loss")) == [5, 10, 15, 20]
 
 
 def test_wandb_style_snippet(server, tmp_path, monkeypatch):
     run("Scripts written for W&B or trackio", server, tmp_path, monkeypatch)
-    assert len(series(server, "wandb_style", "loss")) == 30
-    assert series(server, "wandb_style", "val/acc") == {
+    assert len(server.points("wandb_style", "loss")) == 30
+    assert server.points("wandb_style", "val/acc") == {
         10: pytest.approx(0.8), 21: pytest.approx(0.85), 32: pytest.approx(0.9)}

@@ -10,7 +10,6 @@ import os
 import runpy
 import subprocess
 import sys
-import urllib.parse
 
 import numpy as np
 import pytest
@@ -30,20 +29,6 @@ from helpers import ROOT  # noqa: E402
 EXAMPLE = runpy.run_path(os.path.join(ROOT, "examples", "torch_digits.py"))
 MODULES = ["pastalog.torch._util", "pastalog.torch.activations", "pastalog.torch.saliency",
            "pastalog.torch.occlusion", "pastalog.torch.watch"]
-
-
-def series(server, model, name):
-    query = urllib.parse.urlencode({"model": model, "series": name})
-    status, body = server.get_json("/api/v1/series?" + query)
-    assert status == 200, (name, body)
-    return dict(zip(body["steps"], body["values"]))
-
-
-def images(server, model, name):
-    query = urllib.parse.urlencode({"model": model, "name": name})
-    status, body = server.get_json("/api/v1/images?" + query)
-    assert status == 200, (name, body)
-    return body["images"]
 
 
 def ink_ratio(maps, X, threshold=0.3):
@@ -106,18 +91,18 @@ def test_activations_log_what_the_layers_output(server, trained):
     with torch.no_grad():
         conv1 = model.conv1(X[:32])
         relu2 = torch.relu(model.conv2(torch.relu(conv1)))
-    assert series(server, "acts", "conv1/mean") == {3: pytest.approx(conv1.mean().item(),
+    assert server.points("acts", "conv1/mean") == {3: pytest.approx(conv1.mean().item(),
                                                                      rel=1e-5)}
-    assert series(server, "acts", "conv1/max")[3] == pytest.approx(conv1.max().item(), rel=1e-6)
+    assert server.points("acts", "conv1/max")[3] == pytest.approx(conv1.max().item(), rel=1e-6)
     zero = (relu2 == 0).float().mean().item()
-    assert series(server, "acts", "relu2/zero_fraction")[3] == pytest.approx(zero, abs=1e-9)
+    assert server.points("acts", "relu2/zero_fraction")[3] == pytest.approx(zero, abs=1e-9)
     assert stats["relu2"]["zero_fraction"] == pytest.approx(zero, abs=1e-9)
     for layer in show.layer_names:
         for stat in ("mean", "std", "min", "max", "zero_fraction"):
-            assert 3 in series(server, "acts", "%s/%s" % (layer, stat)), (layer, stat)
-    feature_maps = images(server, "acts", "conv1/feature_maps")
+            assert 3 in server.points("acts", "%s/%s" % (layer, stat)), (layer, stat)
+    feature_maps = server.images("acts", "conv1/feature_maps")
     assert [i["step"] for i in feature_maps] == [3] and feature_maps[0]["width"] > 100
-    assert [i["step"] for i in images(server, "acts", "fc/units")] == [3]
+    assert [i["step"] for i in server.images("acts", "fc/units")] == [3]
 
 
 def test_activations_of_chosen_layers_only(server, trained):
@@ -134,7 +119,7 @@ def test_activations_of_chosen_layers_only(server, trained):
     model.eval()  # dropout off, as in the add-on
     with torch.no_grad():
         expected = model(X).std(unbiased=False).item()
-    assert series(server, "chosen", "acts/output/std")[0] == pytest.approx(expected, rel=1e-5)
+    assert server.points("chosen", "acts/output/std")[0] == pytest.approx(expected, rel=1e-5)
     with pytest.raises(ValueError, match="no layer named 'conv9'"):
         pastalog.torch.activations(model, log=log, layers=["conv9"])
 
@@ -166,7 +151,7 @@ def test_saliency_is_the_input_gradient_and_leaves_everything_as_it_was(server, 
     model.zero_grad(set_to_none=True)
     model.train()
     np.testing.assert_allclose(maps, xx.grad.abs().amax(dim=1).numpy(), rtol=1e-5, atol=1e-8)
-    assert [i["step"] for i in images(server, "sal", "saliency/grid")] == [2, 3, 4]
+    assert [i["step"] for i in server.images("sal", "saliency/grid")] == [2, 3, 4]
 
 
 def test_integrated_gradients_and_grad_cam(server, trained):
@@ -177,8 +162,8 @@ def test_integrated_gradients_and_grad_cam(server, trained):
     ig_maps = ig(X[:8], classes=y[:8], step=1)
     cam_maps = cam(X[:8], step=1)
     assert log.flush(timeout=20)
-    assert [i["step"] for i in images(server, "attr", "integrated_gradients/grid")] == [1]
-    assert [i["step"] for i in images(server, "attr", "grad_cam/grid")] == [1]
+    assert [i["step"] for i in server.images("attr", "integrated_gradients/grid")] == [1]
+    assert [i["step"] for i in server.images("attr", "grad_cam/grid")] == [1]
     assert ig_maps.shape == cam_maps.shape == (8, 8, 8)
     assert (cam_maps >= 0).all() and cam_maps.max() > 0
 
@@ -200,13 +185,13 @@ def test_occlusion_and_confusion(server, trained):
     assert log.flush(timeout=20)
     assert heat.shape == (3, 8, 8)
     for i in range(3):
-        assert [im["step"] for im in images(server, "occ", "occlusion/%d" % i)] == [4]
-    assert series(server, "occ", "occlusion/max_drop")[4] == pytest.approx(
+        assert [im["step"] for im in server.images("occ", "occlusion/%d" % i)] == [4]
+    assert server.points("occ", "occlusion/max_drop")[4] == pytest.approx(
         heat.reshape(3, -1).max(1).mean())
-    assert series(server, "occ", "confusion/accuracy")[4] == pytest.approx(accuracy, abs=1e-6)
+    assert server.points("occ", "confusion/accuracy")[4] == pytest.approx(accuracy, abs=1e-6)
     assert result["cm"].sum() == len(y)
-    assert [im["step"] for im in images(server, "occ", "confusion/matrix")] == [4]
-    assert [im["step"] for im in images(server, "occ", "confusion/mistakes")] == [4]
+    assert [im["step"] for im in server.images("occ", "confusion/matrix")] == [4]
+    assert [im["step"] for im in server.images("occ", "confusion/mistakes")] == [4]
     # Most common mistakes first; in each, the most confident example first.
     counts = [len(idx) for _, _, idx, _ in result["mistakes"]]
     assert counts == sorted(counts, reverse=True)
@@ -253,11 +238,11 @@ def test_watch_logs_gradient_and_weight_norms_every_n_steps(server):
     model(x).sum().backward()
     assert log.flush(timeout=20)
     assert not model._forward_pre_hooks
-    got = series(server, "watched", "gradients/0/norm")
+    got = server.points("watched", "gradients/0/norm")
     assert sorted(got) == [0, 10, 20]
     for step, value in expected_grad.items():
         assert got[step] == pytest.approx(value, rel=1e-5)
-    got = series(server, "watched", "parameters/2/norm")
+    got = server.points("watched", "parameters/2/norm")
     for step, value in expected_weight.items():
         assert got[step] == pytest.approx(value, rel=1e-5)
     _, body = server.get_json("/api/v1/models/watched")

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import urllib.parse
 import warnings
 
 import pytest
@@ -39,13 +38,6 @@ WANDB_SCRIPT = textwrap.dedent("""
 """)
 
 
-def series(server, model, name):
-    query = urllib.parse.urlencode({"model": model, "series": name})
-    status, body = server.get_json("/api/v1/series?" + query)
-    assert status == 200, (name, body)
-    return dict(zip(body["steps"], body["values"]))
-
-
 def test_a_wandb_script_runs_unchanged(server, tmp_path):
     path = tmp_path / "train.py"
     path.write_text(WANDB_SCRIPT)
@@ -55,12 +47,12 @@ def test_a_wandb_script_runs_unchanged(server, tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["ok", "100"]  # step=100 is not committed until the next call
     # One step per log() call, shared by every key of the call, as in W&B.
-    assert series(server, "wandb-style", "train/loss") == {
+    assert server.points("wandb-style", "train/loss") == {
         s: pytest.approx(math.exp(-((s // 5) * 4 + s % 5) / 5)) for s in range(15) if s % 5 != 4}
-    assert series(server, "wandb-style", "val/acc") == {4: 0.5, 9: pytest.approx(0.6),
+    assert server.points("wandb-style", "val/acc") == {4: 0.5, 9: pytest.approx(0.6),
                                                         14: pytest.approx(0.7)}
-    assert series(server, "wandb-style", "epoch") == {4: 0, 9: 1, 14: 2}
-    assert series(server, "wandb-style", "lr") == {100: 0.001}
+    assert server.points("wandb-style", "epoch") == {4: 0, 9: 1, 14: 2}
+    assert server.points("wandb-style", "lr") == {100: 0.001}
 
 
 def test_init_log_finish_in_process(server):
@@ -78,9 +70,9 @@ def test_init_log_finish_in_process(server):
     finally:
         pastalog.finish()
     assert pastalog.run is None
-    assert series(server, "direct", "a") == {0: 1.0, 7: 3.0, 8: 6.0}
-    assert series(server, "direct", "c") == {7: 5.0}
-    assert series(server, "direct", "b") == {0: 2.5, 7: 4.0}
+    assert server.points("direct", "a") == {0: 1.0, 7: 3.0, 8: 6.0}
+    assert server.points("direct", "c") == {7: 5.0}
+    assert server.points("direct", "b") == {0: 2.5, 7: 4.0}
     with pytest.raises(RuntimeError, match="finished"):
         run.log({"a": 1})
 
