@@ -9,7 +9,7 @@ images     image upload, listing, blobs
 live       ``/ws``
 =========  ===========================================================
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 __all__ = ["Context", "GROUPS"]
@@ -31,7 +31,6 @@ class Context:
     writer: Callable = _direct
     reader: Callable = _direct
     guard: Any = None
-    extra: dict = field(default_factory=dict)
 
     def write(self, fn: Callable, *args: Any) -> Any:
         """Run a store write on the app's writer (one thread at a time)."""

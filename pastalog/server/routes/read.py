@@ -5,6 +5,7 @@ import numpy as np
 from ..http import fail, int_param, ok, param, step_param
 from ..jsonio import finite_or_text
 from ..store.base import RAW_LIMIT
+from ..store.rows import SERIES_PAGE
 
 __all__ = ["MAX_BUCKETS", "MAX_MODELS_PER_QUERY", "MODELS_PAGE", "bucket_columns", "register"]
 
@@ -61,7 +62,7 @@ def register(app, ctx):
 
     @app.get("/api/v1/models/<model:path>")
     def one_model(model):
-        series_limit = int_param("series_limit", 1, 10 * MODELS_PAGE) or MODELS_PAGE
+        series_limit = int_param("series_limit", 1, 10 * SERIES_PAGE) or SERIES_PAGE
         series_after = param("series_after", False)
         found = ctx.read(lambda: store.model(model, series_limit=series_limit,
                                              series_after=series_after))

@@ -21,6 +21,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from ...errors import BadRequest, LimitExceeded, StorageError
 from ...limits import PNG_SIGNATURE
+from .rows import SERIES_PAGE
 
 __all__ = ["BATCH_MEMORY", "DEFAULT_MAX_SERIES", "RAW_LIMIT", "SeriesInput", "Store",
            "batch_key", "png_size", "series_cap_error"]
@@ -162,7 +163,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def models(self, *, limit: Optional[int] = None, after: Optional[str] = None,
                contains: Optional[str] = None,
-               series_limit: int = 1000) -> "list[dict[str, Any]]":
+               series_limit: int = SERIES_PAGE) -> "list[dict[str, Any]]":
         """Models with their series and image names, sorted by name.
 
         ``limit`` models at most, those named after ``after``, whose name contains
@@ -172,7 +173,7 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def model(self, name: str, *, series_limit: int = 1000,
+    def model(self, name: str, *, series_limit: int = SERIES_PAGE,
               series_after: Optional[str] = None) -> "Optional[dict[str, Any]]":
         """One model as :meth:`models` lists it (its series after ``series_after``)."""
 
