@@ -329,7 +329,7 @@ class Log:
                  capture: bool = True, resume: bool = True) -> None:
         self.server = _server_url(server)
         self.model_name = check_name(model_name, "model name")
-        first = {"status": "running"}
+        first: "dict[str, Any]" = {"status": "running"}
         if config is not None:
             first["config"] = check_config(config)
         if tags is not None:
