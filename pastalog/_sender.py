@@ -403,8 +403,12 @@ class Sender:
         if not self._spool or not self._pending:
             return
         if not self._spool.records:
-            self._say("spooling", "%d points wait for %s; spooling them to %s",
-                      self._pending_points, self.server, self._spool.path)
+            if self._pending_points:
+                self._say("spooling", "%d points wait for %s; spooling them to %s",
+                          self._pending_points, self.server, self._spool.path)
+            else:
+                self._say("spooling", "run records (status, config) wait for %s; spooling "
+                          "them to %s", self.server, self._spool.path)
         while self._spool and self._pending and self._to_spool(self._pending[0]):
             self._pending_points -= self._pending.popleft()[3]
         try:
