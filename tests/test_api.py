@@ -200,3 +200,52 @@ def test_no_network_before_the_first_read():
     api = pastalog.Api(free_port())      # nothing listens there: constructing is enough
     assert repr(api).startswith("Api('http://127.0.0.1:")
     assert math.isnan(api_module._number("NaN"))
+
+
+def post_run(server, model, **fields):
+    status, body = server.post_json("/api/v1/runs", {"runs": [
+        {"model": model, "session": "s-" + model, "time": 1_700_000_000.0, **fields}]})
+    assert status == 200, body
+
+
+def test_runs_has_a_row_per_run_with_config_and_series_summaries(written):
+    post_run(written, "m", status="running", config={"lr": 0.1, "optimizer/name": "sgd",
+                                                      "layers": [3, 4]},
+             tags=["base", "<b>x</b>"], notes="first try")
+    post_run(written, "m", status="finished")
+    status, _ = written.post_json("/data", {"modelName": "old", "pointType": "acc",
+                                            "pointValue": 0.5, "globalStep": 1})
+    assert status == 200
+    runs = pastalog.Api(written.port).runs()
+    assert isinstance(runs, pd.DataFrame)
+    assert list(runs.columns) == [
+        "model", "status", "start", "end", "tags", "notes", "config/layers", "config/lr",
+        "config/optimizer/name", "acc.last", "acc.min", "acc.max", "loss.last", "loss.min",
+        "loss.max"]
+    m, old = (runs[runs["model"] == name].iloc[0] for name in ("m", "old"))
+    assert runs["model"].tolist() == ["m", "old"]
+    assert (m["status"], m["tags"], m["notes"]) == ("finished", ["base", "<b>x</b>"],
+                                                     "first try")
+    assert (m["config/lr"], m["config/optimizer/name"], m["config/layers"]) == (
+        0.1, "sgd", [3, 4])
+    assert m["start"] == 1_700_000_000.0
+    assert (m["acc.last"], m["acc.min"], m["acc.max"]) == (0.3, 0.1, 0.3)
+    # loss: last as the server's series row has it (the last to arrive: 1.5 at step 4);
+    # min/max ignore NaN, not infinities
+    assert (m["loss.last"], m["loss.min"], m["loss.max"]) == (1.5, -INF, INF)
+    assert pd.isna(old["status"]) and old["tags"] == [] and pd.isna(old["config/lr"])
+    assert old["acc.last"] == 0.5 and math.isnan(old["loss.last"])
+
+
+def test_runs_pages_and_filters_without_pandas(written, no_pandas, monkeypatch):
+    for name in ("b-run", "a-run", "c-other"):
+        post_run(written, name, config={"seed": len(name)})
+    monkeypatch.setattr(api_module, "RUNS_PAGE", 2)     # several pages of two runs
+    api = pastalog.Api(written.port)
+    runs = api.runs()
+    assert isinstance(runs, dict)
+    assert runs["model"] == ["a-run", "b-run", "c-other", "m"]
+    assert runs["config/seed"] == [5, 5, 7, None]
+    same(runs["acc.max"], [NAN, NAN, NAN, 0.3])
+    assert api.runs(q="RUN")["model"] == ["a-run", "b-run"]
+    assert api.runs(q="nothing") == api_module.run_columns([])
