@@ -249,3 +249,19 @@ def test_runs_pages_and_filters_without_pandas(written, no_pandas, monkeypatch):
     same(runs["acc.max"], [NAN, NAN, NAN, 0.3])
     assert api.runs(q="RUN")["model"] == ["a-run", "b-run"]
     assert api.runs(q="nothing") == api_module.run_columns([])
+
+
+def test_the_readme_snippet_runs(server, monkeypatch, tmp_path):
+    from test_readme_snippets import snippet
+
+    write(server, "model_1", "train_loss", {"steps": [0, 1], "values": [2.0, 1.5]})
+    png = encode_png(np.full((2, 2), 9, np.uint8))
+    status, _ = server.request("POST", "/api/v1/images?model=model_1&name=conv1/feature_maps",
+                               png, {"Content-Type": "image/png"})
+    assert status == 200
+    monkeypatch.chdir(tmp_path)
+    ns = {"__name__": "__readme__"}
+    exec(snippet("Reading back in a notebook").replace("8120", str(server.port)), ns)
+    assert ns["loss"]["value"].tolist() == [2.0, 1.5] and ns["png"] == png
+    assert ns["runs"]["model"].tolist() == ["model_1"]
+    assert ns["table"]["train_loss"].tolist() == [2.0, 1.5]
