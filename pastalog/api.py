@@ -241,15 +241,12 @@ class Api:
             raise TypeError(f"q must be a string, got {type(q).__name__} {q!r}")
         records: "list[dict[str, Any]]" = []
         after = None
-        bar = Progress("reading runs", 1)
-        while True:
+        while True:    # a page is 1,000 runs: no progress bar for a few requests
             page = self._get("/api/v1/runs", {"limit": RUNS_PAGE, "after": after, "q": q})
             records.extend(page["runs"])
-            bar.update(0, f"{len(records):,} runs")
             after = page.get("next")
             if after is None:
                 break
-        bar.finish()
         return self._table(run_columns(records))
 
     # -- points ----------------------------------------------------------------------
@@ -331,22 +328,36 @@ class Api:
 
     def _wide(self, names: "list[str]", counts: "list[int]", steps: "array[int]",
               values: "array[float]") -> "Table":
-        per: "list[dict[int, float]]" = []
-        lo = 0
-        for n in counts:    # of points at one step, the last to arrive wins
-            per.append(dict(zip(steps[lo:lo + n], values[lo:lo + n])))
-            lo += n
-        index = sorted(set().union(*per))
-        nan = float("nan")
         pd = _pandas()
         if pd is None:
+            per: "list[dict[int, float]]" = []
+            lo = 0
+            for n in counts:    # of points at one step, the last to arrive wins
+                per.append(dict(zip(steps[lo:lo + n], values[lo:lo + n])))
+                lo += n
+            index = sorted(set().union(*per))
+            nan = float("nan")
             out: "dict[str, list[Any]]" = {"step": index}
             for name, points in zip(names, per):
                 out[name] = [points.get(step, nan) for step in index]
             return out
-        return pd.DataFrame({name: [points.get(step, nan) for step in index]
-                             for name, points in zip(names, per)},
-                            index=pd.Index(index, name="step", dtype="int64"))
+        import numpy as np
+
+        all_steps = np.frombuffer(steps, dtype=np.int64)
+        all_values = np.frombuffer(values, dtype=np.float64)
+        cols = {}
+        lo = 0
+        for name, n in zip(names, counts):
+            at, val = all_steps[lo:lo + n], all_values[lo:lo + n]
+            lo += n
+            last = np.ones(n, dtype=bool)     # in step order, ties in arrival order:
+            last[:-1] = at[1:] != at[:-1]     # the last of equal steps is the one kept
+            cols[name] = pd.Series(val[last], index=at[last])
+        if not cols:
+            return pd.DataFrame(index=pd.Index([], name="step", dtype="int64"))
+        frame = pd.concat(cols, axis=1).sort_index()
+        frame.index.name = "step"
+        return frame
 
     # -- images ----------------------------------------------------------------------
 
