@@ -232,7 +232,8 @@ class Api:
             Columns ``model``, ``status`` (``"running"``, ``"finished"``, ``"crashed"``
             or ``None``), ``start``, ``end`` (unix seconds), ``tags`` (a list),
             ``notes``; ``config/<key>`` for every config key of any run (``None`` where
-            a run lacks it, NaN in a column of numbers; nested keys as flattened, ``config/optimizer/lr``); and
+            a run lacks it, NaN in a column of numbers; nested keys as flattened:
+            ``config/optimizer/lr``); and
             ``<series>.last``, ``<series>.min``, ``<series>.max`` for every series
             (NaN where a run lacks it; min/max ignore NaN), of the first 1,000 series of
             each run, as the server lists them.

@@ -155,5 +155,6 @@ def test_the_command(tmp_path):
     assert native.returncode == 1 and "--model goes with --format csv or parquet" in \
         native.stderr
     (tmp_path / "afile").write_text("")
-    onto = cli("export", "--data", tmp_path / "data", "--format", "parquet", tmp_path / "afile")
+    onto = cli("export", "--data", tmp_path / "data", "--format", "parquet",
+               tmp_path / "afile")
     assert onto.returncode == 1 and "is a file" in onto.stderr
