@@ -265,3 +265,18 @@ def test_the_readme_snippet_runs(server, monkeypatch, tmp_path):
     assert ns["loss"]["value"].tolist() == [2.0, 1.5] and ns["png"] == png
     assert ns["runs"]["model"].tolist() == ["model_1"]
     assert ns["table"]["train_loss"].tolist() == [2.0, 1.5]
+
+
+def test_runs_of_a_real_log(server, tmp_path):
+    log = pastalog.Log(server.port, "real", config={"optimizer": {"lr": 0.1}, "epochs": 2},
+                       tags=["baseline"], notes="from a Log", spool_dir=str(tmp_path / "sp"))
+    for step in range(5):
+        log.write("loss", 1.0 / (step + 1))
+    log.config.update({"seed": 7})
+    log.close()
+    runs = pastalog.Api(server.port).runs()
+    row = runs[runs["model"] == "real"].iloc[0]
+    assert row["status"] == "finished" and row["tags"] == ["baseline"]
+    assert (row["config/optimizer/lr"], row["config/epochs"], row["config/seed"]) == (0.1, 2, 7)
+    assert (row["loss.last"], row["loss.min"], row["loss.max"]) == (0.2, 0.2, 1.0)
+    assert row["start"] <= row["end"]
