@@ -284,8 +284,9 @@ class Api:
             listed = [(name, 0) for name in names]
         steps, values, times = array("q"), array("d"), array("d")
         counts: "list[int]" = []
-        bar = Progress(f"reading {run}", sum(n for _, n in listed))
-        for name, _ in listed:
+        total = sum(n for _, n in listed)
+        bar = Progress(f"reading {run}", total)
+        for name, known in listed:
             before = len(steps)
             after = None
             while True:
@@ -293,6 +294,9 @@ class Api:
                     "model": run, "series": name, "limit": self.page_size, "after": after},
                     missing=f"run {run!r} has no series {name!r} on {self.server} "
                             "(or there is no such run)")
+                if after is None and not known:   # a named series: its seq is its count
+                    total += page["seq"]
+                    bar.total = max(total, 1)
                 steps.extend(page["steps"])
                 values.extend(_floats(page["values"]))
                 times.extend(_floats(page["times"]))

@@ -280,3 +280,30 @@ def test_runs_of_a_real_log(server, tmp_path):
     assert (row["config/optimizer/lr"], row["config/epochs"], row["config/seed"]) == (0.1, 2, 7)
     assert (row["loss.last"], row["loss.min"], row["loss.max"]) == (0.2, 0.2, 1.0)
     assert row["start"] <= row["end"]
+
+
+class _Terminal:
+    """A stderr that says it is a terminal, keeping what is drawn on it."""
+
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_a_progress_bar_only_on_a_terminal(written, monkeypatch, capsys):
+    api = pastalog.Api(written.port)
+    api.history("m", "loss")
+    assert capsys.readouterr().err == ""           # not a terminal: nothing drawn
+    term = _Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    api.history("m", "loss")
+    assert "reading m" in term.text and "100.0%" in term.text and "6 points" in term.text
+    assert term.text.endswith("\r\x1b[K")           # the line is cleared at the end
