@@ -215,6 +215,8 @@ def _spooled_points(directory):
     for name in sorted(os.listdir(directory)):
         if name.endswith(".spool"):
             for head, body in _spool.read_records(os.path.join(directory, name)):
+                if head.partition(" ")[2] == "/api/v1/runs":    # the run's records
+                    continue
                 assert head.partition(" ")[2] == "/api/v1/points", head
                 for model, series, steps, values, _ in decode_batch(body)[1]:
                     points.extend(zip(np.frombuffer(steps, "<i8").tolist(),
