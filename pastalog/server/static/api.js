@@ -41,13 +41,13 @@ function unlock() {
   return unlocking;
 }
 
-async function call(method, url, signal) {
+async function call(method, url, signal, body) {
   try {
-    return await send(method, url, signal);
+    return await send(method, url, signal, body);
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 401) throw e;
     await unlock();
-    return send(method, url, signal);
+    return send(method, url, signal, body);
   }
 }
 
@@ -166,4 +166,25 @@ export function deleteImages(model, name) {
 
 export function deleteModel(model) {
   return call('DELETE', `/api/v1/models/${encodeURIComponent(model)}`);
+}
+
+/**
+ * Every run (docs/RUNS: GET /api/v1/runs), following the server's pages to the end:
+ * [{model, status, error, config, tags, notes, provenance, start, end, heartbeat,
+ *   restarts, series: {name: {last, min, max, count, last_step}}, series_count}].
+ */
+export async function getRuns(signal) {
+  const runs = [];
+  let after = null;
+  do {
+    const r = await call('GET', `/api/v1/runs?${qs({ limit: 10000, after })}`, signal);
+    runs.push(...r.runs);
+    after = r.next;
+  } while (after != null);
+  return runs;
+}
+
+/** Change a run's tags and/or notes: patch = {tags?: [..], notes?: str}; answers the RUN. */
+export function patchRun(model, patch) {
+  return call('PATCH', `/api/v1/runs/${encodeURIComponent(model)}`, undefined, patch);
 }
