@@ -4,7 +4,8 @@ import { h, clear } from './dom.js';
 import { shortName } from './format.js';
 import { Chart } from './chart.js';
 import { Legend } from './legend.js';
-import { colorFor } from './colors.js';
+import { assignColors } from './colors.js';
+import { mountRunHeader } from './run-header.js';
 import { encodeChart, decodeChart } from './url-state.js';
 import { ImagesPanel } from './images.js';
 import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, deleteModelFlow, openLineTable, openLineAt, feedPoints, feedRefresh } from './view-common.js';
@@ -31,7 +32,8 @@ export function mountDetail(root, ctx) {
   const missing = h('p', { class: 'empty', hidden: true });
   const grid = h('div', { class: 'chart-grid' });
   const imagesBox = h('div', { class: 'images-box' });
-  const el = h('div', { class: 'view detail' }, h('div', { class: 'detail-head' }, title, linkLabel, delBtn), missing, grid, imagesBox);
+  const runHeader = mountRunHeader(ctx, model);
+  const el = h('div', { class: 'view detail' }, h('div', { class: 'detail-head' }, title, linkLabel, delBtn), runHeader.el, missing, grid, imagesBox);
   root.appendChild(el);
 
   const cards = new Map();   // group → {chart, legend}
@@ -108,9 +110,10 @@ export function mountDetail(root, ctx) {
     for (const [g, names] of [...groups].sort((a, b) => a[0].localeCompare(b[0]))) {
       let card = cards.get(g);
       if (!card) { card = makeCard(g); cards.set(g, card); }
+      const colorOf = assignColors(names);
       const lines = names.map(s => {
         const key = lineKey(model, s);
-        return { key, model, series: s, label: s, color: colorFor(s), dash: [], show: !hidden.has(key) };
+        return { key, model, series: s, label: s, color: colorOf.get(s), dash: [], show: !hidden.has(key) };
       });
       const sig = JSON.stringify(lines.map(l => l.key));
       if (sig !== card.sig) {
@@ -145,6 +148,6 @@ export function mountDetail(root, ctx) {
       if (images.selected != null) images.select(images.selected, S.istep);
     },
     setXMode(mode) { for (const c of charts()) c.setXMode(mode); },
-    destroy() { off(); for (const c of charts()) c.destroy(); images.destroy(); el.remove(); },
+    destroy() { off(); runHeader.destroy(); for (const c of charts()) c.destroy(); images.destroy(); el.remove(); },
   };
 }
