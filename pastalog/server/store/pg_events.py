@@ -3,7 +3,7 @@
 A payload says *what changed*, never the data (PostgreSQL caps a payload at 8,000
 bytes): ``{"o": origin, "p": [[model, series, seq_before, seq_after], ...]}`` for
 points, ``{"o": origin, "i": [model, name, step, time, sha, width, height]}`` for an
-image. ``origin`` names the store object (one per server) that wrote, so a server
+image, ``{"o": origin, "r": [model, ...]}`` for run records. ``origin`` names the store object (one per server) that wrote, so a server
 skips its own changes, which its hub has already published. A write notifies inside
 its transaction: the notification is delivered when, and only if, it commits.
 
@@ -17,7 +17,8 @@ Examples
 """
 import json
 
-__all__ = ["CHANNEL", "MAX_PAYLOAD", "decode", "image_payload", "point_payloads"]
+__all__ = ["CHANNEL", "MAX_PAYLOAD", "decode", "image_payload", "point_payloads",
+           "run_payload"]
 
 CHANNEL = "pastalog_changes"
 #: Bytes of one payload at most (PostgreSQL's limit is 8,000, less some room).
@@ -51,6 +52,19 @@ def image_payload(origin, record):
     return json.dumps({"o": origin, "i": [record[k] for k in (
         "model", "name", "step", "time", "sha", "width", "height")]},
         ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def run_payload(origin, models):
+    """The payload for run records of ``models`` (names; as many as fit, the rest
+    dropped: a page re-reads runs when it reconnects)."""
+    out, size = [], 40
+    for model in models:
+        size += len(json.dumps(model, ensure_ascii=False).encode()) + 1
+        if size > MAX_PAYLOAD:
+            break
+        out.append(model)
+    return json.dumps({"o": origin, "r": out}, ensure_ascii=False,
+                      separators=(",", ":")).encode()
 
 
 def decode(payload):
