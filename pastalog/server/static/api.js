@@ -184,6 +184,11 @@ export async function getRuns(signal) {
   return runs;
 }
 
+/** One run (RUN), 404 if the model does not exist. */
+export function getRun(model, signal) {
+  return call('GET', `/api/v1/runs/${encodeURIComponent(model)}`, signal);
+}
+
 /** Change a run's tags and/or notes: patch = {tags?: [..], notes?: str}; answers the RUN. */
 export function patchRun(model, patch) {
   return call('PATCH', `/api/v1/runs/${encodeURIComponent(model)}`, undefined, patch);

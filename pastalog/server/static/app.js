@@ -183,6 +183,7 @@ async function main() {
   }
   mount();
   runs.load().catch(e => notify(`could not load runs: ${e.message}`));
+  runs.watchStale();
   window.addEventListener('popstate', () => { S = readUrl(); mount(); });
   const dark = window.matchMedia('(prefers-color-scheme: dark)');
   dark.addEventListener('change', () => { if (!document.documentElement.dataset.theme) mount(); });

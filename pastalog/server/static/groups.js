@@ -35,7 +35,7 @@ export function keyFunction(spec) {
 
 const order = new Intl.Collator(undefined, { numeric: true }).compare;
 
-/** Models → [{key, members: [model...]}] in natural key order. */
+/** Models → [{key, members: [model...]}] in natural key order, runs without a key last. */
 export function groupModels(models, fn, runs) {
   const map = new Map();
   for (const m of models) {
@@ -43,7 +43,8 @@ export function groupModels(models, fn, runs) {
     if (!map.has(k)) map.set(k, []);
     map.get(k).push(m);
   }
-  return [...map].sort((a, b) => order(a[0], b[0])).map(([key, members]) => ({ key, members }));
+  const rank = k => (k === NO_KEY ? 1 : 0);   // runs without a key: last
+  return [...map].sort((a, b) => rank(a[0]) - rank(b[0]) || order(a[0], b[0])).map(([key, members]) => ({ key, members }));
 }
 
 /** Interpolate (xs, ys) (xs ascending) at x; null outside [xs[0], xs[n-1]]. */

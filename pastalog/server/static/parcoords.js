@@ -142,6 +142,7 @@ export class ParCoords {
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, width, HEIGHT);
     const text = cssVar('--text', '#222'), muted = cssVar('--muted', '#777'), axisC = cssVar('--axis', '#555');
+    const panel = cssVar('--panel', '#fff');
     const m = this.model, axes = this.axes;
     if (!axes.length) {
       g.fillStyle = muted; g.font = '13px system-ui, sans-serif';
@@ -184,10 +185,16 @@ export class ParCoords {
       const ticks = ax.numeric ? [[ax.hi, ax.top], [ax.lo, ax.bottom]].map(([v, y]) => [fmtAxisValue(v, 3), y])
         : ax.values.length <= 12 ? ax.values.map(v => [shortName(v, 12), this.y(ax, v)])
           : [[shortName(ax.values[ax.values.length - 1], 12), ax.top], [shortName(ax.values[0], 12), ax.bottom]];
+      g.lineJoin = 'round';
       for (const [label, y] of ticks) {
+        g.strokeStyle = axisC; g.lineWidth = 1;
         g.beginPath(); g.moveTo(ax.x - 3, y); g.lineTo(ax.x + 3, y); g.stroke();
+        // a halo in the panel's colour keeps labels readable over the lines
+        g.strokeStyle = panel; g.lineWidth = 3;
+        g.strokeText(label, ax.x + 5, y + 4);
         g.fillText(label, ax.x + 5, y + 4);
       }
+      g.lineWidth = 1;
       if (ax.log) { g.fillText('log', ax.x - 8, ax.bottom + 30); }
       const br = this.drag && this.drag.ax === ax ? [this.drag.y0, this.drag.y1] : this.brushes[ax.key] ? this._brushPx(ax, this.brushes[ax.key]) : null;
       if (br) {

@@ -15,7 +15,7 @@ export function configText(v) {
   if (v === undefined) return '';
   if (v === null) return 'null';
   if (typeof v === 'string') return v;
-  if (typeof v === 'number') return fmtValue(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : fmtValue(v);   // as the user wrote it
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 

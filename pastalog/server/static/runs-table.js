@@ -35,6 +35,7 @@ export function mountRuns(root, ctx) {
   let anchor = null;          // model of the last checkbox clicked (shift-click ranges)
   let editing = null;         // {model, key} while a cell is being edited
   let lastQueryMs = null;
+  let total = 0;              // runs when the rows were last computed
   let error = null;
 
   // ---------------------------------------------------------------- toolbar
@@ -308,6 +309,7 @@ export function mountRuns(root, ctx) {
     const preds = brushes.map(([k, b]) => brushPredicate(model, k, b));
     rows = preds.length ? base.filter(i => preds.every(p => p(model.runs[i]))) : base;
     lastQueryMs = performance.now() - t0;
+    total = model.runs.length;
     errorEl.textContent = error || '';
     filterInput.classList.toggle('bad', !!error);
     renderTagFilter();
@@ -326,7 +328,7 @@ export function mountRuns(root, ctx) {
   function fromStore(ev) {
     if (!ev || ev.structural || ev.models == null) model.setRuns(store.list());
     else model.invalidate(ev.models);
-    if (!ev) update(); else refreshSoon();
+    if (!ev || ev.models == null) update(); else refreshSoon();
   }
   const off = store.on(ev => fromStore(ev));
   if (store.loaded) fromStore(null);
@@ -343,7 +345,7 @@ export function mountRuns(root, ctx) {
     setXMode() {},
     /** For the debug hook: what the table shows. */
     debug: () => ({
-      total: model.runs.length,
+      total,
       shown: rows.length,
       rows: rows.slice(0, 1000).map(i => model.runs[i].model),
       domRows: body.children.length,

@@ -86,6 +86,26 @@ export class RunsStore {
     }
   }
 
+  /**
+   * The server reports a running run "crashed" once its heartbeat (every ~15 s) is
+   * stale, but sends no event then: ask again about running runs not heard from
+   * for `quietS` seconds, oldest first, at most 20 a tick and each at most every `quietS`.
+   */
+  watchStale(everyMs = 5000, quietS = 5) {
+    const asked = new Map();
+    this._watch = setInterval(() => {
+      if (!this.available) return;
+      const now = Date.now() / 1000;
+      const quiet = this.list().filter(r => r.status === 'running'
+        && (r.heartbeat ?? r.start ?? 0) < now - quietS && (asked.get(r.model) ?? 0) < now - quietS);
+      quiet.sort((a, b) => (a.heartbeat ?? 0) - (b.heartbeat ?? 0));
+      for (const r of quiet.slice(0, 20)) {
+        asked.set(r.model, now);
+        api.getRun(r.model).then(run => { if (run.status !== r.status) this.put(run); }, () => {});
+      }
+    }, everyMs);
+  }
+
   get(model) { return this.runs.get(model) || null; }
 
   list() { return [...this.runs.values()]; }
@@ -98,10 +118,12 @@ export class RunsStore {
 
   /** Replace one run with the server's answer (PATCH). */
   put(run) {
-    const r = normalizeRun(run);
-    const structural = !this.runs.has(r.model);
+    const fresh = normalizeRun(run);
+    const old = this.runs.get(fresh.model);
+    // the same object stays (views hold it), with the new fields
+    const r = old ? Object.assign(old, fresh) : fresh;
     this.runs.set(r.model, r);
-    this._emit([r.model], structural);
+    this._emit([r.model], !old);
     return r;
   }
 
