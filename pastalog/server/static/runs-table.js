@@ -36,6 +36,10 @@ export function mountRuns(root, ctx) {
   let editing = null;         // {model, key} while a cell is being edited
   let lastQueryMs = null;
   let total = 0;              // runs when the rows were last computed
+  let lastUpdateMs = null;    // the whole update: filter, sort, header, parallel coordinates
+  let marked = false;
+  let dataVersion = 0;        // bumped when the runs change (the parallel coordinates redraw)
+  let pcSig = null;
   let error = null;
 
   // ---------------------------------------------------------------- toolbar
@@ -150,6 +154,7 @@ export function mountRuns(root, ctx) {
           onclick: () => {
             const next = c.mode === 'last' ? 'best' : 'last';
             model.setMetricMode(c.series, next);
+            dataVersion++;
             rt.mm = { ...(rt.mm || {}) };
             if (next === 'best') rt.mm[c.series] = 'best'; else delete rt.mm[c.series];
             if (!Object.keys(rt.mm).length) delete rt.mm;
@@ -317,15 +322,24 @@ export function mountRuns(root, ctx) {
     renderRows();
     pcClear.hidden = !brushes.length;
     if (pcDetails.open) {
+      // sorting changes nothing there; with many runs it draws after the table is painted
       const metricKey = renderMetricSelect();
-      pc.update(model, base, new Set(rows), metricKey, rt.b);
-    }
+      const sig = JSON.stringify([dataVersion, rt.f, rt.t, rt.b, metricKey, rt.mm]);
+      if (sig !== pcSig) {
+        pcSig = sig;
+        const draw = () => pc.update(model, base, new Set(rows), metricKey, rt.b);
+        if (rows.length > 2000) requestAnimationFrame(() => setTimeout(draw, 0)); else draw();
+      }
+    } else pcSig = null;
     empty.hidden = model.runs.length > 0;
     if (!model.runs.length) empty.textContent = store.loaded ? 'No runs yet.' : 'loading runs…';
+    lastUpdateMs = performance.now() - t0;
+    if (store.loaded && !marked) { marked = true; performance.mark('pastalog:runs-drawn'); }
   }
 
   const refreshSoon = debounce(() => update(), 250);
   function fromStore(ev) {
+    dataVersion++;
     if (!ev || ev.structural || ev.models == null) model.setRuns(store.list());
     else model.invalidate(ev.models);
     if (!ev || ev.models == null) update(); else refreshSoon();
@@ -354,6 +368,7 @@ export function mountRuns(root, ctx) {
       sort: rt.s ? { key: rt.s, dir: rt.d < 0 ? -1 : 1 } : null,
       error,
       queryMs: lastQueryMs,
+      updateMs: lastUpdateMs,
       parcoords: pcDetails.open ? pc.snapshot() : null,
     }),
     destroy() {
