@@ -28,12 +28,13 @@ export function cssVar(name, fallback) {
   return v || fallback;
 }
 
-// 20 colours, neighbours far apart in hue and lightness: [hue, saturation, lightness]
+// 20 colours, the first dozen far apart in hue and lightness, then darker / lighter
+// ones that differ from all of those: [hue, saturation, lightness]
 const PALETTE = [
   [212, 72, 45], [28, 90, 50], [135, 55, 38], [356, 70, 50], [272, 48, 52],
-  [185, 80, 34], [326, 65, 55], [48, 85, 42], [16, 55, 36], [232, 60, 62],
-  [95, 60, 40], [300, 40, 36], [200, 85, 60], [0, 0, 42], [160, 70, 42],
-  [40, 70, 62], [250, 45, 35], [345, 60, 70], [70, 70, 33], [190, 40, 58],
+  [185, 80, 34], [326, 65, 55], [48, 85, 42], [16, 55, 36], [0, 0, 50],
+  [240, 55, 28], [160, 55, 58], [345, 60, 30], [35, 95, 70], [265, 70, 78],
+  [200, 85, 65], [65, 60, 30], [10, 80, 68], [175, 60, 22], [90, 55, 55],
 ];
 
 /** The i-th colour of the palette (past its end: golden-angle hues, varied lightness). */

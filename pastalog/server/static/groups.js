@@ -35,7 +35,7 @@ export function keyFunction(spec) {
 
 const order = new Intl.Collator(undefined, { numeric: true }).compare;
 
-/** Models → [{key, members: [model...]}] in natural key order, runs without a key last. */
+/** Models → [{key, members: [model...]}] in key order (numbers numerically, else natural), runs without a key last. */
 export function groupModels(models, fn, runs) {
   const map = new Map();
   for (const m of models) {
@@ -44,7 +44,10 @@ export function groupModels(models, fn, runs) {
     map.get(k).push(m);
   }
   const rank = k => (k === NO_KEY ? 1 : 0);   // runs without a key: last
-  return [...map].sort((a, b) => rank(a[0]) - rank(b[0]) || order(a[0], b[0])).map(([key, members]) => ({ key, members }));
+  const keys = [...map.keys()].filter(k => k !== NO_KEY);
+  const numeric = keys.length > 0 && keys.every(k => k.trim() !== '' && Number.isFinite(Number(k)));
+  const cmp = numeric ? (a, b) => Number(a) - Number(b) : order;
+  return [...map].sort((a, b) => rank(a[0]) - rank(b[0]) || cmp(a[0], b[0])).map(([key, members]) => ({ key, members }));
 }
 
 /** Interpolate (xs, ys) (xs ascending) at x; null outside [xs[0], xs[n-1]]. */

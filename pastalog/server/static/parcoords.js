@@ -156,17 +156,17 @@ export class ParCoords {
     // runs draw in a few milliseconds
     const BINS = 32;
     const paths = Array.from({ length: BINS + 2 }, () => new Path2D());   // bins, no metric, outside
+    // colour by the rank of the metric among the lines (one outlier cannot wash
+    // out the others' colours)
     const metVals = met ? cols[axes.indexOf(met)] : null;
-    const span = met ? (met.log ? Math.log(met.hi) - Math.log(met.lo) : met.hi - met.lo) : 1;
+    const ranked = metVals ? this.rows.filter(i => typeof metVals[i] === 'number' && Number.isFinite(metVals[i])) : [];
+    ranked.sort((a, b) => metVals[a] - metVals[b]);
+    const rankOf = new Map(ranked.map((i, k) => [i, ranked.length > 1 ? k / (ranked.length - 1) : 0.5]));
     for (const i of this.rows) {
       let bin = BINS + 1;
       if (this.inside.has(i)) {
-        const v = metVals ? metVals[i] : null;
-        bin = BINS;
-        if (typeof v === 'number' && Number.isFinite(v)) {
-          const t = met.log ? (Math.log(Math.max(v, met.lo)) - Math.log(met.lo)) / span : (v - met.lo) / span;
-          bin = Math.max(0, Math.min(BINS - 1, Math.floor(t * BINS)));
-        }
+        const t = rankOf.get(i);
+        bin = t == null ? BINS : Math.min(BINS - 1, Math.floor(t * BINS));
       }
       const p = paths[bin];
       for (let k = 0; k < axes.length; k++) {

@@ -147,7 +147,8 @@ export function mountRuns(root, ctx) {
           if (rt.s === c.key) rt.d = rt.d < 0 ? 1 : -1; else { rt.s = c.key; rt.d = 1; }
           ctx.save(); update();
         } });
-      const th = h('div', { class: `rt-th rt-${c.group}`, role: 'columnheader', dataset: { col: c.key },
+      const num = c.numeric || (c.group === 'config' && model.domain(c.key).numeric);
+      const th = h('div', { class: `rt-th rt-${c.group}${num ? ' num' : ''}`, role: 'columnheader', dataset: { col: c.key },
         'aria-sort': sorted ? (rt.d < 0 ? 'descending' : 'ascending') : 'none' }, label);
       if (c.group === 'metric') {
         th.appendChild(h('button', { type: 'button', class: 'rt-mode', text: c.mode, title: `${c.title}; click for ${c.mode === 'last' ? 'best' : 'last'}`,
@@ -178,6 +179,7 @@ export function mountRuns(root, ctx) {
     } else if (c.key === 'tags') {
       for (const t of run.tags) td.appendChild(h('button', { type: 'button', class: 'tag', text: t, title: `show only runs tagged “${t}”`, dataset: { act: 'tag', tag: t } }));
       td.appendChild(h('button', { type: 'button', class: 'rt-edit', text: '✎', title: 'edit tags', dataset: { act: 'edit' } }));
+      if (run.tags.length) td.title = run.tags.join(', ');
     } else if (c.key === 'notes') {
       td.appendChild(h('span', { class: 'rt-notes', text: run.notes, title: run.notes }));
       td.appendChild(h('button', { type: 'button', class: 'rt-edit', text: '✎', title: 'edit notes', dataset: { act: 'edit' } }));
