@@ -343,12 +343,15 @@ def test_status_running_then_finished_live(page, server, tmp_path):
         assert status_cell(page, "live-run").text_content() == "running"
         assert page.page.locator(".rt-row[data-model='live-run'] .rt-td[data-col='c:optimizer/name']").text_content() == "adam"
         page.page.evaluate("window.__notReloaded = true")
+        # a point arriving live updates the metric's cell
+        post_points(server, "live-run", "loss", [100], [0.25])
+        page.poll("document.querySelector(\".rt-row[data-model='live-run'] .rt-td[data-col='m:loss']\").textContent === '0.25'")
         flag.write_text("close")
         assert proc.wait(timeout=20) == 0
         page.poll("document.querySelector(\".rt-row[data-model='live-run'] .status-dot\").dataset.status === 'finished'",
                   timeout=15)
         assert page.page.evaluate("window.__notReloaded === true")   # live, not reloaded
-        assert page.page.locator(".rt-row[data-model='live-run'] .rt-td[data-col='m:loss']").text_content() == "0.05"
+        assert page.page.locator(".rt-row[data-model='live-run'] .rt-td[data-col='m:loss']").text_content() == "0.25"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -59,18 +59,24 @@ function qs(params) {
   return p.toString();
 }
 
+/** A listing that answers pages {KEY: [...], next}: every page's items, in order. */
+async function allPages(path, key, signal) {
+  const items = [];
+  let after = null;
+  do {
+    const r = await call('GET', `${path}?${qs({ limit: 10000, after })}`, signal);
+    items.push(...r[key]);
+    after = r.next;
+  } while (after != null);
+  return items;
+}
+
 /**
  * Every model with every series: the server answers a page of models at a time, each
  * with its first series (docs/API.md); both are followed to the end.
  */
 export async function getModels(signal) {
-  const models = [];
-  let after = null;
-  do {
-    const r = await call('GET', `/api/v1/models?${qs({ limit: 10000, after })}`, signal);
-    models.push(...r.models);
-    after = r.next;
-  } while (after != null);
+  const models = await allPages('/api/v1/models', 'models', signal);
   for (const m of models) {
     let seriesAfter = m.series_next;
     while (seriesAfter != null) {
@@ -173,15 +179,8 @@ export function deleteModel(model) {
  * [{model, status, error, config, tags, notes, provenance, start, end, heartbeat,
  *   restarts, series: {name: {last, min, max, count, last_step}}, series_count}].
  */
-export async function getRuns(signal) {
-  const runs = [];
-  let after = null;
-  do {
-    const r = await call('GET', `/api/v1/runs?${qs({ limit: 10000, after })}`, signal);
-    runs.push(...r.runs);
-    after = r.next;
-  } while (after != null);
-  return runs;
+export function getRuns(signal) {
+  return allPages('/api/v1/runs', 'runs', signal);
 }
 
 /** One run (RUN), 404 if the model does not exist. */

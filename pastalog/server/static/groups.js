@@ -6,7 +6,7 @@
 // data there.
 import uPlot from './vendor/uplot/uPlot.esm.js';
 import * as api from './api.js';
-import { h, debounce } from './dom.js';
+import { h, debounce, throttle } from './dom.js';
 import { withAlpha, cssVar } from './colors.js';
 import { fmtStepTicks, fmtValueTicks } from './format.js';
 import { configText } from './runs-data.js';
@@ -105,7 +105,7 @@ export class GroupChart {
     this.statusEl = h('div', { class: 'chart-status' });
     this.el.append(this.plotEl, this.statusEl);
     container.appendChild(this.el);
-    this._reload = debounce(() => this._load(true), 1000);
+    this._reload = throttle(() => this._load(true), 1000);
     this._ro = new ResizeObserver(debounce(() => { if (this.u) this.u.setSize({ width: this._width(), height: this.u.height }); }, 200));
     this._ro.observe(this.el);
   }

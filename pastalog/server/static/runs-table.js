@@ -5,7 +5,7 @@
 // rows in view are in the DOM. Tags and notes are edited in place (PATCH). All data
 // is set as text, never as markup.
 import * as api from './api.js';
-import { h, clear, perFrame, debounce } from './dom.js';
+import { h, clear, perFrame, debounce, throttle } from './dom.js';
 import { shortName } from './format.js';
 import { RunsModel } from './runs-data.js';
 import { ParCoords, brushPredicate } from './parcoords.js';
@@ -339,7 +339,9 @@ export function mountRuns(root, ctx) {
     if (store.loaded && !marked) { marked = true; performance.mark('pastalog:runs-drawn'); }
   }
 
-  const refreshSoon = debounce(() => update(), 250);
+  // live changes redraw at most 4 times a second (a debounce would wait forever while
+  // points keep streaming in)
+  const refreshSoon = throttle(() => update(), 250);
   function fromStore(ev) {
     dataVersion++;
     if (!ev || ev.structural || ev.models == null) model.setRuns(store.list());
@@ -357,7 +359,7 @@ export function mountRuns(root, ctx) {
     charts: () => [],
     onPoints() {},
     onEvents() {},
-    catchUp() { store.load(true).catch(e => ctx.notify(`could not reload runs: ${e.message}`)); },
+    catchUp() {},   // the app reloads the runs store after a reconnect; its event redraws
     setXMode() {},
     /** For the debug hook: what the table shows. */
     debug: () => ({
