@@ -12,7 +12,7 @@ from .errors import InvalidValue
 from .limits import (MAX_CONFIG_KEY, MAX_CONFIG_KEYS, MAX_CONFIG_LIST, MAX_CONFIG_STRING,
                      MAX_NOTES, MAX_TAG, MAX_TAGS)
 
-__all__ = ["check_config", "check_notes", "check_tags", "flatten"]
+__all__ = ["check_config", "check_notes", "check_tags", "flatten", "lenient_config"]
 
 # Control characters, line separators and lone surrogates (as in names.py).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
@@ -121,6 +121,41 @@ def check_config(config, error=InvalidValue, flat=False):
         else:
             out[key] = _scalar(value, key, error)
     return out
+
+
+def lenient_config(config, limit=MAX_CONFIG_KEYS):
+    """``config`` flattened into what :func:`check_config` accepts, for the callbacks.
+
+    A framework's hyperparameters may hold anything (a class, a device, an enum): a
+    value that is not a number, string, boolean or None becomes its ``repr`` (cut to
+    ``MAX_CONFIG_STRING``), long lists are cut, over-long keys and keys past ``limit``
+    are left out. Training never fails because of its config.
+
+    Examples
+    --------
+    >>> lenient_config({"act": max, "opt": {"lr": 1e-3}, "x": ["a", None]})
+    {'act': '<built-in function max>', 'opt/lr': 0.001, 'x': ['a', None]}
+    """
+    out = {}
+    for key, value in flatten(dict(config)).items():
+        if len(out) >= limit:
+            break
+        if not key or len(key) > MAX_CONFIG_KEY or _CONTROL.search(key):
+            continue
+        if isinstance(value, (list, tuple)):
+            value = [_lenient(v) for v in value[:MAX_CONFIG_LIST]]
+        else:
+            value = _lenient(value)
+        out[key] = value
+    return out
+
+
+def _lenient(value):
+    try:
+        return _scalar(value, "", InvalidValue)
+    except InvalidValue:
+        text = repr(value) if not isinstance(value, str) else value
+        return _SURROGATE.sub("\ufffd", text)[:MAX_CONFIG_STRING]
 
 
 def check_tags(tags, error=InvalidValue):

@@ -114,6 +114,18 @@ def detach(log_):
         return True
 
 
+class _Records:
+    """An owner of run records in a request: its Log's records are counted apart."""
+
+    __slots__ = ("log",)
+
+    def __init__(self, log_):
+        self.log = log_
+
+    def delivered(self, n):
+        self.log._records_delivered += n
+
+
 class Sender:
     """Sends the points of every Log that shares it; see the module's docstring."""
 
@@ -272,6 +284,7 @@ class Sender:
             requests.append(self._runs_request(records, record_owners))
         return requests
 
+
     def _runs_request(self, records, owners):
         """One ``POST /api/v1/runs`` for run records (dropped once the server has none)."""
         if self.runs_unsupported:
@@ -285,7 +298,8 @@ class Sender:
                     self._say("provenance", "could not capture the run's provenance (%s: %s)",
                               type(exc).__name__, exc)
         body = json.dumps({"runs": records}, ensure_ascii=False, allow_nan=False).encode()
-        return (RUNS_PATH, body, _JSON, sum(owners.values()), tuple(owners.items()))
+        return (RUNS_PATH, body, _JSON, 0,
+                tuple((_Records(lg), n) for lg, n in owners.items()))
 
     def _signalled(self):
         return self._spool_asked > self._spool_done
@@ -389,8 +403,12 @@ class Sender:
         if not self._spool or not self._pending:
             return
         if not self._spool.records:
-            self._say("spooling", "%d points wait for %s; spooling them to %s",
-                      self._pending_points, self.server, self._spool.path)
+            if self._pending_points:
+                self._say("spooling", "%d points wait for %s; spooling them to %s",
+                          self._pending_points, self.server, self._spool.path)
+            else:
+                self._say("spooling", "run records (status, config) wait for %s; spooling "
+                          "them to %s", self.server, self._spool.path)
         while self._spool and self._pending and self._to_spool(self._pending[0]):
             self._pending_points -= self._pending.popleft()[3]
         try:
@@ -475,7 +493,7 @@ class Sender:
             return True
         if status in (400, 413, 422):
             for lg, _ in owners:
-                lg.dropped += 1
+                getattr(lg, "log", lg).dropped += 1
             self.last_error = f"{self.server} refused a batch ({status}: {text[:100]})"
             log.warning("pastalog: %s refused a batch (%d %s); dropped it", self.server,
                         status, text)
@@ -513,7 +531,10 @@ class Sender:
     def _mark_delivered(self, owners):
         with self.done:
             for lg, n in owners:
-                lg._delivered += n
+                if isinstance(lg, _Records):
+                    lg.delivered(n)
+                else:
+                    lg._delivered += n
             self.done.notify_all()
 
     def _fail(self, problem, short, message, *args):

@@ -329,7 +329,7 @@ class Log:
                  capture: bool = True, resume: bool = True) -> None:
         self.server = _server_url(server)
         self.model_name = check_name(model_name, "model name")
-        first = {"status": "running"}
+        first: "dict[str, Any]" = {"status": "running"}
         if config is not None:
             first["config"] = check_config(config)
         if tags is not None:
@@ -342,6 +342,8 @@ class Log:
         self.resume = bool(resume)
         self.config = RunConfig(self, first.get("config"))
         self._records: list = []
+        # run records are counted apart from points (the warnings count points)
+        self._records_accepted = self._records_delivered = 0
         self.flush_interval = float(flush_interval)
         self.batch_points = int(batch_points)
         self.max_memory_points = int(max_memory_points)
@@ -562,9 +564,8 @@ class Log:
                   **fields}
         with self._lock:
             self._records.append(record)
-            self._accepted += 1
-            n = self._accepted
-        if n >= self._wake_at and hasattr(self, "_wake"):
+            self._records_accepted += 1
+        if hasattr(self, "_wake"):
             self._wake.set()
 
     def flush(self, timeout: "float | None" = None, raise_on_error: bool = False) -> bool:
@@ -608,11 +609,11 @@ class Log:
         if self.closed:
             return self._delivered >= self._accepted
         with self._done:
-            target = self._accepted
+            target, records = self._accepted, self._records_accepted
             dropped = self.dropped
             self._wake.set()
             deadline = None if timeout is None else time.monotonic() + timeout
-            while self._delivered < target:
+            while self._delivered < target or self._records_delivered < records:
                 if not self._thread.is_alive():
                     return False
                 left = None if deadline is None else deadline - time.monotonic()
@@ -684,8 +685,7 @@ class Log:
 
     def _buffered(self):
         """Points and images written but not yet taken by the sender."""
-        return (sum(len(s.times) for s in list(self._series.values())) + len(self._images)
-                + len(self._records))
+        return sum(len(s.times) for s in list(self._series.values())) + len(self._images)
 
     def _take(self, force, signalled):
         """The sender's side: swap out the write buffers; ``(series, images, records)``.

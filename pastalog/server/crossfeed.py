@@ -111,7 +111,8 @@ class CrossFeed:
                     continue
                 if run is not None:
                     events.append({"type": "run", **{k: v for k, v in run.items()
-                                                     if k not in ("series", "series_count")}})
+                                                     if k not in ("series", "series_count",
+                                                                  "restarts")}})
         for model, name, before, after in doc.get("p", ()):
             if not self.hub.wants(model):
                 continue

@@ -182,7 +182,7 @@ class Store(abc.ABC):
         """A page of runs (docs/API.md's RUN), sorted by name, each model once.
 
         ``limit``, ``after`` and ``contains`` as in :meth:`models`; a running run not
-        heard from for ``stale`` seconds reads as crashed. Three queries per page.
+        heard from for ``stale`` seconds reads as crashed. Four queries per page.
         """
 
     @abc.abstractmethod

@@ -12,7 +12,8 @@ Every function takes a DB-API connection (``sqlite3`` or ``psycopg``) and ``mark
 dialect's placeholder (``?`` or ``%s``); the backends call them inside their own
 transactions. Config, tags, error and provenance are stored as JSON text.
 
-Listing a page of runs costs three queries (runs, the page's series, its restarts),
+Listing a page of runs costs four queries (runs, the page's series, their counts, the
+restarts),
 whatever the number of runs: a series row keeps its own min and max (``vmin``,
 ``vmax``, NaN ignored), updated on write.
 """
@@ -224,8 +225,11 @@ def run_fields(run, restarts=(), stale=RUN_STALE_SECONDS, now=None):
 
 
 def run_event(model, run, stale=RUN_STALE_SECONDS):
-    """The websocket event for a run record that arrived or a patch."""
-    return {"type": "run", "model": model, **run_fields(run, stale=stale)}
+    """The websocket event for a run record that arrived or a patch (without the
+    restarts, which come from the points: the page reads them with the run)."""
+    fields = run_fields(run, stale=stale)
+    del fields["restarts"]
+    return {"type": "run", "model": model, **fields}
 
 
 def _series_entry(count, last_step, last_value, vmin, vmax):
@@ -238,7 +242,7 @@ def describe_runs(conn, mark, in_ids, *, limit=None, after=None, contains=None, 
     """A page of runs (RUN dicts of docs/API.md), sorted by name; or the one ``name``.
 
     ``in_ids(ids)`` gives the dialect's "in these ids" clause and its parameters.
-    Three queries per ``batch`` of runs: the runs, their series, their restarts.
+    Four queries per ``batch`` of runs: the runs, their series, series counts, restarts.
     """
     if name is not None:
         sql, args = f"SELECT id, name, created FROM models WHERE name={mark}", [name]
