@@ -143,7 +143,10 @@ export class RunsStore {
           fields.series = { ...r.series, ...fields.series };
         }
         if (fields.config && typeof fields.config === 'object') fields.config = { ...r.config, ...fields.config };
+        // run events carry no restarts: a run that runs again may have restarted, ask
+        const again = fields.status === 'running' && r.status !== 'running' && Object.keys(r.series).length > 0;
         Object.assign(r, normalizeRun({ ...r, ...fields }));
+        if (again) api.getRun(model).then(run => this.put(run), () => {});
         changed.add(model);
       } else if (ev.type === 'points' && ev.model != null) {
         let r = this.runs.get(ev.model);
