@@ -106,6 +106,15 @@ export class RunsStore {
     }, everyMs);
   }
 
+  _refetchSoon(model) {
+    this._refetch = this._refetch || new Map();
+    if (this._refetch.has(model)) return;
+    this._refetch.set(model, setTimeout(() => {
+      this._refetch.delete(model);
+      api.getRun(model).then(run => this.put(run), () => {});
+    }, 1500));
+  }
+
   get(model) { return this.runs.get(model) || null; }
 
   list() { return [...this.runs.values()]; }
@@ -143,10 +152,13 @@ export class RunsStore {
           fields.series = { ...r.series, ...fields.series };
         }
         if (fields.config && typeof fields.config === 'object') fields.config = { ...r.config, ...fields.config };
-        // run events carry no restarts: a run that runs again may have restarted, ask
-        const again = fields.status === 'running' && r.status !== 'running' && Object.keys(r.series).length > 0;
+        // run events carry no restarts: a run whose status or end changed (started,
+        // or ran again and finished) may have restarted; ask once its points are in
+        // (the server sends one event per run and request: running→finished may be one)
+        const moved = Object.keys(r.series).length > 0 && r.status !== 'running'
+          && (fields.status !== r.status || (fields.end ?? null) !== r.end);
         Object.assign(r, normalizeRun({ ...r, ...fields }));
-        if (again) api.getRun(model).then(run => this.put(run), () => {});
+        if (moved) this._refetchSoon(model);
         changed.add(model);
       } else if (ev.type === 'points' && ev.model != null) {
         let r = this.runs.get(ev.model);
