@@ -23,13 +23,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 @pytest.fixture
 def server(request, tmp_path):
-    """The page's server; a test with a ``stale_seconds`` attribute gets a server that
-    calls a run crashed after that long without a heartbeat (instead of 60 s)."""
+    """The page's server, on SQLite, or on a fresh PostgreSQL database for a test
+    parametrized with ``BOTH_STORES``; a test with a ``stale_seconds`` attribute gets a
+    server that calls a run crashed after that long without a heartbeat (not 60 s)."""
     stale = getattr(request.function, "stale_seconds", None)
     args = ["--run-stale-seconds", str(stale)] if stale else []
+    if getattr(request, "param", "sqlite") == "postgresql":
+        args += ["--store", request.getfixturevalue("pg_url")]
     proc = ServerProcess(tmp_path / "data", extra_args=args).start()
     yield proc
     proc.stop()
+
+
+#: The tests marked with this run once on each store backend.
+BOTH_STORES = pytest.mark.parametrize("server", ["sqlite", "postgresql"], indirect=True)
 
 
 def runs_state(page):
@@ -61,6 +68,7 @@ def cells(page, col):
 
 # ------------------------------------------------------------------------------ table
 
+@BOTH_STORES
 def test_sort_by_config_column_and_by_metric(page, server):
     configs = sweep(server, 12)
     s = open_runs(page, total=12)
@@ -159,6 +167,7 @@ def test_show_and_hide_a_column(page, server):
     assert page.errors == []
 
 
+@BOTH_STORES
 def test_selected_rows_are_what_the_overview_shows(page, server):
     sweep(server, 10)
     open_runs(page, total=10)
@@ -334,6 +343,7 @@ def status_cell(page, model):
 
 
 
+@BOTH_STORES
 def test_status_running_then_finished_live(page, server, tmp_path):
     proc, flag = start_client(server, tmp_path, "live-run")
     try:
@@ -359,8 +369,9 @@ def test_status_running_then_finished_live(page, server, tmp_path):
     assert page.errors == []
 
 
-def test_status_running_then_crashed_after_kill_9(page, tmp_path):
-    proc, flag = start_client(page.server, tmp_path, "doomed")
+@BOTH_STORES
+def test_status_running_then_crashed_after_kill_9(page, server, tmp_path):
+    proc, flag = start_client(server, tmp_path, "doomed")
     try:
         open_runs(page)
         page.poll("document.querySelector(\".rt-row[data-model='doomed'] .status-dot\")?.dataset.status === 'running'")
@@ -417,6 +428,7 @@ def test_markup_in_names_tags_config_and_notes_stays_text(page, server):
     assert page.errors == []
 
 
+@BOTH_STORES
 def test_edit_tags_and_notes_in_place(page, server):
     sweep(server, 3)
     open_runs(page, total=3)
@@ -479,6 +491,7 @@ def test_ten_thousand_runs_only_visible_rows_in_the_dom(page, server):
     assert page.errors == []
 
 
+@BOTH_STORES
 def test_restart_is_marked_on_the_charts(page, server, tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     code = ("import sys, pastalog\n"
