@@ -180,8 +180,10 @@ export class ParCoords {
     g.stroke(paths[BINS + 1]);
     g.strokeStyle = `rgba(128,128,128,${many ? 0.3 : 0.6})`;
     g.stroke(paths[BINS]);
+    const dark = isDark();   // the ramp's darkest third would vanish on a dark panel
     for (let b = 0; b < BINS; b++) {
-      g.strokeStyle = ramp((b + 0.5) / BINS, many ? 0.35 : 0.8);
+      const t = (b + 0.5) / BINS;
+      g.strokeStyle = ramp(dark ? 0.3 + 0.7 * t : t, many ? 0.35 : 0.8);
       g.stroke(paths[b]);
     }
     // axes, labels, ticks and brushes
