@@ -61,6 +61,7 @@ export class ParCoords {
     this.inside = inside;
     this.metricKey = metricKey;
     this.brushes = brushes || {};
+    this._version = (this._version || 0) + 1;
     this._layout();
     this.draw();
   }
@@ -143,49 +144,24 @@ export class ParCoords {
     g.clearRect(0, 0, width, HEIGHT);
     const text = cssVar('--text', '#222'), muted = cssVar('--muted', '#777'), axisC = cssVar('--axis', '#555');
     const panel = cssVar('--panel', '#fff');
-    const m = this.model, axes = this.axes;
+    const axes = this.axes;
     if (!axes.length) {
       g.fillStyle = muted; g.font = '13px system-ui, sans-serif';
       g.fillText('No config keys that vary between these runs.', 16, 30);
       return;
     }
-    // lines: outside the brushes faint grey first, then the rest coloured by the metric
-    const met = axes.find(a => a.metric);
-    const cols = axes.map(a => m.valuesOf(a.key));
-    // one path per colour (the metric in 32 steps), not one stroke per run: 10,000
-    // runs draw in a few milliseconds
-    const BINS = 32;
-    const paths = Array.from({ length: BINS + 2 }, () => new Path2D());   // bins, no metric, outside
-    // colour by the rank of the metric among the lines (one outlier cannot wash
-    // out the others' colours)
-    const metVals = met ? cols[axes.indexOf(met)] : null;
-    const ranked = metVals ? this.rows.filter(i => typeof metVals[i] === 'number' && Number.isFinite(metVals[i])) : [];
-    ranked.sort((a, b) => metVals[a] - metVals[b]);
-    const rankOf = new Map(ranked.map((i, k) => [i, ranked.length > 1 ? k / (ranked.length - 1) : 0.5]));
-    for (const i of this.rows) {
-      let bin = BINS + 1;
-      if (this.inside.has(i)) {
-        const t = rankOf.get(i);
-        bin = t == null ? BINS : Math.min(BINS - 1, Math.floor(t * BINS));
-      }
-      const p = paths[bin];
-      for (let k = 0; k < axes.length; k++) {
-        const y = this.y(axes[k], cols[k][i]);
-        if (k) p.lineTo(axes[k].x, y); else p.moveTo(axes[k].x, y);
-      }
+    // the lines (the costly part with many runs) are drawn once per update and size,
+    // and reused while a brush is dragged
+    const key = `${this._version}|${width}|${dpr}|${isDark()}`;
+    if (!this._lines || this._lines.key !== key) {
+      const layer = document.createElement('canvas');
+      layer.width = c.width; layer.height = c.height;
+      const lg = layer.getContext('2d');
+      lg.setTransform(dpr, 0, 0, dpr, 0, 0);
+      this._drawLines(lg);
+      this._lines = { key, layer };
     }
-    const many = this.rows.length > 2000;
-    g.lineWidth = many ? 0.6 : 1.2;
-    g.strokeStyle = isDark() ? 'rgba(160,170,190,0.12)' : 'rgba(120,130,150,0.14)';
-    g.stroke(paths[BINS + 1]);
-    g.strokeStyle = `rgba(128,128,128,${many ? 0.3 : 0.6})`;
-    g.stroke(paths[BINS]);
-    const dark = isDark();   // the ramp's darkest third would vanish on a dark panel
-    for (let b = 0; b < BINS; b++) {
-      const t = (b + 0.5) / BINS;
-      g.strokeStyle = ramp(dark ? 0.3 + 0.7 * t : t, many ? 0.35 : 0.8);
-      g.stroke(paths[b]);
-    }
+    g.drawImage(this._lines.layer, 0, 0, width, HEIGHT);
     // axes, labels, ticks and brushes
     g.font = '11px system-ui, sans-serif';
     for (const ax of axes) {
@@ -222,6 +198,47 @@ export class ParCoords {
       }
     }
     g.textAlign = 'left';
+  }
+
+  /** One polyline per run: outside the brushes faint grey, the rest coloured by the metric. */
+  _drawLines(g) {
+    const m = this.model, axes = this.axes;
+    const met = axes.find(a => a.metric);
+    const cols = axes.map(a => m.valuesOf(a.key));
+    // one path per colour (the metric in 32 steps), not one stroke per run: 10,000
+    // runs draw in a few milliseconds
+    const BINS = 32;
+    const paths = Array.from({ length: BINS + 2 }, () => new Path2D());   // bins, no metric, outside
+    // colour by the rank of the metric among the lines (one outlier cannot wash
+    // out the others' colours)
+    const metVals = met ? cols[axes.indexOf(met)] : null;
+    const ranked = metVals ? this.rows.filter(i => typeof metVals[i] === 'number' && Number.isFinite(metVals[i])) : [];
+    ranked.sort((a, b) => metVals[a] - metVals[b]);
+    const rankOf = new Map(ranked.map((i, k) => [i, ranked.length > 1 ? k / (ranked.length - 1) : 0.5]));
+    for (const i of this.rows) {
+      let bin = BINS + 1;
+      if (this.inside.has(i)) {
+        const t = rankOf.get(i);
+        bin = t == null ? BINS : Math.min(BINS - 1, Math.floor(t * BINS));
+      }
+      const p = paths[bin];
+      for (let k = 0; k < axes.length; k++) {
+        const y = this.y(axes[k], cols[k][i]);
+        if (k) p.lineTo(axes[k].x, y); else p.moveTo(axes[k].x, y);
+      }
+    }
+    const many = this.rows.length > 2000;
+    g.lineWidth = many ? 0.6 : 1.2;
+    g.strokeStyle = isDark() ? 'rgba(160,170,190,0.12)' : 'rgba(120,130,150,0.14)';
+    g.stroke(paths[BINS + 1]);
+    g.strokeStyle = `rgba(128,128,128,${many ? 0.3 : 0.6})`;
+    g.stroke(paths[BINS]);
+    const dark = isDark();   // the ramp's darkest third would vanish on a dark panel
+    for (let b = 0; b < BINS; b++) {
+      const t = (b + 0.5) / BINS;
+      g.strokeStyle = ramp(dark ? 0.3 + 0.7 * t : t, many ? 0.35 : 0.8);
+      g.stroke(paths[b]);
+    }
   }
 
   _axisAt(x) {
