@@ -32,11 +32,11 @@ export function mountDetail(root, ctx) {
   const missing = h('p', { class: 'empty', hidden: true });
   const grid = h('div', { class: 'chart-grid' });
   const imagesBox = h('div', { class: 'images-box' });
-  const runHeader = mountRunHeader(ctx, model);
-  const el = h('div', { class: 'view detail' }, h('div', { class: 'detail-head' }, title, linkLabel, delBtn), runHeader.el, missing, grid, imagesBox);
+  const el = h('div', { class: 'view detail' }, h('div', { class: 'detail-head' }, title, linkLabel, delBtn), missing, grid, imagesBox);
   root.appendChild(el);
 
   const cards = new Map();   // group → {chart, legend}
+  missing.before(mountRunHeader(ctx, model).el);   // status, config, provenance; ends with el
   const images = new ImagesPanel(imagesBox, { model, catalog, S, save: ctx.save, notify: ctx.notify });
 
   function makeCard(group) {
@@ -148,6 +148,6 @@ export function mountDetail(root, ctx) {
       if (images.selected != null) images.select(images.selected, S.istep);
     },
     setXMode(mode) { for (const c of charts()) c.setXMode(mode); },
-    destroy() { off(); runHeader.destroy(); for (const c of charts()) c.destroy(); images.destroy(); el.remove(); },
+    destroy() { off(); for (const c of charts()) c.destroy(); images.destroy(); el.remove(); },
   };
 }

@@ -6,7 +6,10 @@ import { h, clear } from './dom.js';
 import { fmtTime, fmtDuration, shortName } from './format.js';
 import { configText, duration } from './runs-data.js';
 
-/** Mount the header for `model` into a new element; returns {el, destroy}. */
+/**
+ * The header for `model` in a new element; returns {el, destroy}. It stops listening
+ * once the element has left the document (destroy() does that at once).
+ */
 export function mountRunHeader(ctx, model) {
   const runs = ctx.runs;
   const el = h('section', { class: 'run-header', 'aria-label': 'run' });
@@ -63,10 +66,15 @@ export function mountRunHeader(ctx, model) {
     el.dataset.model = shortName(model, 200);
   }
 
-  const off = runs.on(({ models }) => { if (models == null || models.includes(model)) render(); });
+  // the view may just drop the element: then the header stops by itself
+  const alive = () => { if (el.isConnected || !mounted) return true; destroy(); return false; };
+  const off = runs.on(({ models }) => { if (alive() && (models == null || models.includes(model))) render(); });
   render();
   runs.load().catch(() => {});
   // a running run's duration grows
-  const tick = setInterval(() => { const r = runs.get(model); if (r && r.status === 'running') render(); }, 5000);
-  return { el, destroy() { off(); clearInterval(tick); el.remove(); } };
+  const tick = setInterval(() => { const r = runs.get(model); if (alive() && r && r.status === 'running') render(); }, 5000);
+  let mounted = false;
+  queueMicrotask(() => { mounted = true; });
+  function destroy() { off(); clearInterval(tick); el.remove(); }
+  return { el, destroy };
 }
