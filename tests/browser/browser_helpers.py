@@ -37,10 +37,6 @@ def solid_png(width, height, rgb):
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-def dumps(x):
-    return json.dumps(x)
-
-
 def post_runs(server, records):
     """POST run records (docs/API.md, Runs) straight to /api/v1/runs; asserts a 200."""
     status, body = server.post_json("/api/v1/runs", {"runs": list(records)})
@@ -87,3 +83,8 @@ def sweep(server, n, *, prefix="sweep", steps=50, series=("train_loss", "valid_a
             post_points(server, model, name, range(steps), vals)
     post_runs(server, records)
     return configs
+
+
+def dumps(x):
+    return json.dumps(x)
+

@@ -90,6 +90,25 @@ export async function getModels(signal) {
 }
 
 /**
+ * Every run (docs/RUNS: GET /api/v1/runs), following the server's pages to the end:
+ * [{model, status, error, config, tags, notes, provenance, start, end, heartbeat,
+ *   restarts, series: {name: {last, min, max, count, last_step}}, series_count}].
+ */
+export function getRuns(signal) {
+  return allPages('/api/v1/runs', 'runs', signal);
+}
+
+/** One run (RUN), 404 if the model does not exist. */
+export function getRun(model, signal) {
+  return call('GET', `/api/v1/runs/${encodeURIComponent(model)}`, signal);
+}
+
+/** Change a run's tags and/or notes: patch = {tags?: [..], notes?: str}; answers the RUN. */
+export function patchRun(model, patch) {
+  return call('PATCH', `/api/v1/runs/${encodeURIComponent(model)}`, undefined, patch);
+}
+
+/**
  * One bucket answer of the server (docs/API.md, buckets=N) as
  * {level, width, countTotal, seq, cols} with numeric columns (Float64Array).
  */
@@ -174,21 +193,3 @@ export function deleteModel(model) {
   return call('DELETE', `/api/v1/models/${encodeURIComponent(model)}`);
 }
 
-/**
- * Every run (docs/RUNS: GET /api/v1/runs), following the server's pages to the end:
- * [{model, status, error, config, tags, notes, provenance, start, end, heartbeat,
- *   restarts, series: {name: {last, min, max, count, last_step}}, series_count}].
- */
-export function getRuns(signal) {
-  return allPages('/api/v1/runs', 'runs', signal);
-}
-
-/** One run (RUN), 404 if the model does not exist. */
-export function getRun(model, signal) {
-  return call('GET', `/api/v1/runs/${encodeURIComponent(model)}`, signal);
-}
-
-/** Change a run's tags and/or notes: patch = {tags?: [..], notes?: str}; answers the RUN. */
-export function patchRun(model, patch) {
-  return call('PATCH', `/api/v1/runs/${encodeURIComponent(model)}`, undefined, patch);
-}

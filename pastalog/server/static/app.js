@@ -138,11 +138,11 @@ function installDebugHook(live) {
       url: location.search,
       live: live.state,
       eventsReceived: live.received,
+      runs: view && view.debug ? view.debug() : null,   // the runs table (runs-table.js)
+      runsLoaded: runs.loaded,
       drawn: performance.getEntriesByName('pastalog:drawn').length > 0,
       models: catalog.modelNames(),
       charts: view ? view.charts().map(c => c.snapshot()) : [],
-      runs: view && view.debug ? view.debug() : null,
-      runsLoaded: runs.loaded,
     }),
   };
   Object.defineProperty(window, '__pastalog', { value: Object.freeze(hook), writable: false, configurable: false });

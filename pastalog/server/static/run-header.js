@@ -67,13 +67,13 @@ export function mountRunHeader(ctx, model) {
   }
 
   // the view may just drop the element: then the header stops by itself
+  let mounted = false;
   const alive = () => { if (el.isConnected || !mounted) return true; destroy(); return false; };
   const off = runs.on(({ models }) => { if (alive() && (models == null || models.includes(model))) render(); });
   render();
   runs.load().catch(() => {});
   // a running run's duration grows
   const tick = setInterval(() => { const r = runs.get(model); if (alive() && r && r.status === 'running') render(); }, 5000);
-  let mounted = false;
   queueMicrotask(() => { mounted = true; });
   function destroy() { off(); clearInterval(tick); el.remove(); }
   return { el, destroy };
