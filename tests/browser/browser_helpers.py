@@ -87,4 +87,3 @@ def sweep(server, n, *, prefix="sweep", steps=50, series=("train_loss", "valid_a
 
 def dumps(x):
     return json.dumps(x)
-

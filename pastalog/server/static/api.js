@@ -192,4 +192,3 @@ export function deleteImages(model, name) {
 export function deleteModel(model) {
   return call('DELETE', `/api/v1/models/${encodeURIComponent(model)}`);
 }
-
