@@ -88,9 +88,10 @@ export function groupStats(curves, grid, band) {
 }
 
 export class GroupChart {
-  /** @param {object} o  {height, onDrawn()} */
+  /** @param {object} o  {height, xMode, onDrawn()} */
   constructor(container, o) {
     this.o = o;
+    this.xMode = o.xMode || 'step';
     this.id = 'groups';
     this.groups = [];
     this.series = null;
@@ -192,7 +193,8 @@ export class GroupChart {
   }
 
   _status() {
-    this.statusEl.textContent = this.error ? this.error : this.loading ? 'loading…' : this.groups.length ? '' : 'nothing to show';
+    this.statusEl.textContent = this.error ? this.error : this.loading ? 'loading…' : !this.groups.length ? 'nothing to show'
+      : this.xMode !== 'step' ? 'groups are drawn over steps (their runs started at different times)' : '';
   }
 
   /** Points arrived for some models: refetch (debounced) if they are in a group. */
@@ -201,7 +203,7 @@ export class GroupChart {
     if (evs.some(e => (e.type === 'points' || e.type === 'refresh') && e.series === this.series && members.has(e.model))) this._reload();
   }
 
-  setXMode() {}
+  setXMode(mode) { this.xMode = mode; this._status(); }
   catchUp() { this._load(true); }
 
   snapshot() {

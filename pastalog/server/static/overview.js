@@ -193,7 +193,7 @@ export function mountOverview(root, ctx) {
     const groups = groupModels(have, fn, runs);
     const colorOf = assignColors(groups.map(g => g.key));
     for (const g of groups) g.color = colorOf.get(g.key);
-    if (!groupChart) groupChart = new GroupChart(groupBox, { height: chart.opts.height });
+    if (!groupChart) groupChart = new GroupChart(groupBox, { height: chart.opts.height, xMode: S.xMode });
     const sig = JSON.stringify([stat, S.band, groups.map(g => [g.key, g.color, g.members])]);
     if (sig !== signature) {
       signature = sig;
@@ -238,7 +238,7 @@ export function mountOverview(root, ctx) {
       for (const l of chart.lines) chart.catchUp(l.model, l.series);
       if (groupChart) groupChart.catchUp();
     },
-    setXMode(mode) { chart.setXMode(mode); },
+    setXMode(mode) { chart.setXMode(mode); if (groupChart) groupChart.setXMode(mode); },
     destroy() { off(); offRuns(); chart.destroy(); if (groupChart) groupChart.destroy(); el.remove(); },
   };
 }
