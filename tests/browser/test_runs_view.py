@@ -356,6 +356,9 @@ def test_status_running_then_finished_live(page, server, tmp_path):
         # a point arriving live updates the metric's cell
         post_points(server, "live-run", "loss", [100], [0.25])
         page.poll("document.querySelector(\".rt-row[data-model='live-run'] .rt-td[data-col='m:loss']\").textContent === '0.25'")
+        # a config key arriving later (log.config.update) gets its column
+        post_runs(server, [{"model": "live-run", "session": "later", "time": time.time(), "config": {"warmup": 5}}])
+        page.poll("document.querySelector(\".rt-row[data-model='live-run'] .rt-td[data-col='c:warmup']\")?.textContent === '5'")
         flag.write_text("close")
         assert proc.wait(timeout=20) == 0
         page.poll("document.querySelector(\".rt-row[data-model='live-run'] .status-dot\").dataset.status === 'finished'",

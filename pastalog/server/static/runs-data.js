@@ -73,7 +73,16 @@ export class RunsModel {
     }
     this.configKeys = [...keys].sort(collator.compare);
     this.seriesNames = [...series].sort(collator.compare);
+    this._keySet = null;
     this.invalidate(null);
+  }
+
+  /** Whether every config key and series of a run already has its column. */
+  knows(run) {
+    if (!this._keySet) { this._keySet = new Set(this.configKeys); this._seriesSet = new Set(this.seriesNames); }
+    for (const k in run.config) if (!this._keySet.has(k)) return false;
+    for (const k in run.series) if (!this._seriesSet.has(k)) return false;
+    return true;
   }
 
   /** Forget cached values of some runs (null: all of them). */

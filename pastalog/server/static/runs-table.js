@@ -344,7 +344,8 @@ export function mountRuns(root, ctx) {
   const refreshSoon = throttle(() => update(), 250);
   function fromStore(ev) {
     dataVersion++;
-    if (!ev || ev.structural || ev.models == null) model.setRuns(store.list());
+    const newColumns = ev && ev.models && ev.models.some(m => { const r = store.get(m); return r && !model.knows(r); });
+    if (!ev || ev.structural || ev.models == null || newColumns) model.setRuns(store.list());
     else model.invalidate(ev.models);
     if (!ev || ev.models == null) update(); else refreshSoon();
   }
