@@ -11,6 +11,7 @@ from pastalog.errors import StorageError
 from pastalog.server.app import make_app
 from pastalog.server.store import Store
 from pastalog.server.store import base as store_base
+from pastalog.server.store.sqlite import SCHEMA_VERSION
 
 
 def pages(store, *args, limit, **kw):
@@ -143,6 +144,10 @@ def test_a_version_1_store_upgrades_in_place_and_remembers_its_batches(tmp_path)
         path = store.path
     with sqlite3.connect(path) as conn:     # as version 1 left it
         conn.execute("DROP TABLE batch_keys")
+        for table in ("runs", "run_offsets"):       # (and what version 3 added)
+            conn.execute(f"DROP TABLE {table}")
+        for column in ("vmin", "vmax"):
+            conn.execute(f"ALTER TABLE series DROP COLUMN {column}")
         conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
         conn.execute("INSERT INTO batches VALUES('old-batch', 1e9)")
     with Store(tmp_path) as store:
@@ -151,7 +156,7 @@ def test_a_version_1_store_upgrades_in_place_and_remembers_its_batches(tmp_path)
         assert store.read_series("m", "s")["values"].tolist() == [1.0]
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() \
-            == ("2",)
+            == (str(SCHEMA_VERSION),)
 
 
 def test_a_newer_schema_is_refused_in_one_line(store_location):
