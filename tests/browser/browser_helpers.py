@@ -37,5 +37,53 @@ def solid_png(width, height, rgb):
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+def post_runs(server, records):
+    """POST run records (docs/API.md, Runs) straight to /api/v1/runs; asserts a 200."""
+    status, body = server.post_json("/api/v1/runs", {"runs": list(records)})
+    assert status == 200, body
+    return body
+
+
+def run_record(model, *, status="finished", config=None, tags=None, notes=None, start=1.7e9,
+               end=None, session=None, provenance=None, error=None):
+    """One run record as a client sends it: a "running" record at ``start``, then
+    (unless running) the final one at ``end``. Returns a list of records."""
+    first = {"model": model, "session": session or f"s-{model}", "time": start, "status": "running",
+             "config": config or {}, "tags": tags or [], "notes": notes or ""}
+    if provenance is not None:
+        first["provenance"] = provenance
+    out = [first]
+    if status != "running":
+        last = {"model": model, "session": first["session"], "time": end or start + 60, "status": status}
+        if error is not None:
+            last["error"] = error
+        out.append(last)
+    return out
+
+
+def sweep(server, n, *, prefix="sweep", steps=50, series=("train_loss", "valid_acc"), seed=0):
+    """A small hyper-parameter sweep: ``n`` finished runs with config lr/batch/optimizer/
+    depth, tags, and series whose values depend on the config. Returns the configs."""
+    import random
+    rnd = random.Random(seed)
+    records, configs = [], {}
+    for i in range(n):
+        model = f"{prefix}-{i:03d}"
+        cfg = {"lr": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2][i % 5], "batch": [32, 64, 128][i % 3],
+               "optimizer": ["adam", "sgd"][i % 2], "model/depth": 2 + i % 4}
+        configs[model] = cfg
+        records += run_record(model, config=cfg, tags=["sweep", f"opt-{cfg['optimizer']}"],
+                              start=1.7e9 + 100 * i, end=1.7e9 + 100 * i + 30 + i)
+        quality = abs(math.log10(cfg["lr"]) + 3) + (0.3 if cfg["optimizer"] == "sgd" else 0) + rnd.random() * 0.2
+        for name in series:
+            if "loss" in name:
+                vals = [(0.4 + quality) * (1 + 3 * math.exp(-k / 10)) for k in range(steps)]
+            else:
+                vals = [max(0.0, 0.95 - 0.25 * quality) * (1 - math.exp(-k / 8)) for k in range(steps)]
+            post_points(server, model, name, range(steps), vals)
+    post_runs(server, records)
+    return configs
+
+
 def dumps(x):
     return json.dumps(x)

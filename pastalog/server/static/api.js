@@ -42,13 +42,13 @@ function unlock() {
   return unlocking;
 }
 
-async function call(method, url, signal, binary = false) {
+async function call(method, url, signal, body, binary = false) {
   try {
-    return await send(method, url, signal, undefined, binary);
+    return await send(method, url, signal, body, binary);
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 401) throw e;
     await unlock();
-    return send(method, url, signal, undefined, binary);
+    return send(method, url, signal, body, binary);
   }
 }
 
@@ -60,18 +60,24 @@ function qs(params) {
   return p.toString();
 }
 
+/** A listing that answers pages {KEY: [...], next}: every page's items, in order. */
+async function allPages(path, key, signal) {
+  const items = [];
+  let after = null;
+  do {
+    const r = await call('GET', `${path}?${qs({ limit: 10000, after })}`, signal);
+    items.push(...r[key]);
+    after = r.next;
+  } while (after != null);
+  return items;
+}
+
 /**
  * Every model with every series: the server answers a page of models at a time, each
  * with its first series (docs/API.md); both are followed to the end.
  */
 export async function getModels(signal) {
-  const models = [];
-  let after = null;
-  do {
-    const r = await call('GET', `/api/v1/models?${qs({ limit: 10000, after })}`, signal);
-    models.push(...r.models);
-    after = r.next;
-  } while (after != null);
+  const models = await allPages('/api/v1/models', 'models', signal);
   for (const m of models) {
     let seriesAfter = m.series_next;
     while (seriesAfter != null) {
@@ -82,6 +88,25 @@ export async function getModels(signal) {
     }
   }
   return { models };
+}
+
+/**
+ * Every run (docs/RUNS: GET /api/v1/runs), following the server's pages to the end:
+ * [{model, status, error, config, tags, notes, provenance, start, end, heartbeat,
+ *   restarts, series: {name: {last, min, max, count, last_step}}, series_count}].
+ */
+export function getRuns(signal) {
+  return allPages('/api/v1/runs', 'runs', signal);
+}
+
+/** One run (RUN), 404 if the model does not exist. */
+export function getRun(model, signal) {
+  return call('GET', `/api/v1/runs/${encodeURIComponent(model)}`, signal);
+}
+
+/** Change a run's tags and/or notes: patch = {tags?: [..], notes?: str}; answers the RUN. */
+export function patchRun(model, patch) {
+  return call('PATCH', `/api/v1/runs/${encodeURIComponent(model)}`, undefined, patch);
 }
 
 // The columns the page keeps of a bucket answer (buckets.js): all but x1, which is
@@ -134,7 +159,7 @@ function flushWaiting(key) {
     const p = new URLSearchParams({ series: group.series, buckets: String(group.n),
       fields: FIELDS_PARAM, format: 'binary' });
     for (const it of items) p.append('model', it.model);
-    call('GET', `/api/v1/buckets?${p}`, undefined, true).then(buf => {
+    call('GET', `/api/v1/buckets?${p}`, undefined, undefined, true).then(buf => {
       parseBinaryBuckets(buf).forEach((r, j) => {
         if (r.error) items[j].reject(new ApiError(404, r.error));
         else items[j].resolve(r);
@@ -161,7 +186,7 @@ export async function getBuckets(model, series, buckets, x0, x1, signal) {
     model, series, buckets: n,
     x0: x0 == null ? null : Math.floor(x0), x1: x1 == null ? null : Math.ceil(x1),
     fields: FIELDS_PARAM, format: 'binary',
-  })}`, signal, true))[0];
+  })}`, signal, undefined, true))[0];
 }
 
 /**

@@ -8,11 +8,18 @@ import { Live } from './live.js';
 import { readUrl, writeUrl } from './url-state.js';
 import { mountOverview } from './overview.js';
 import { mountDetail } from './detail.js';
+import { mountRuns } from './runs-table.js';
+import { RunsStore } from './runs.js';
+import { setRestartSource } from './chart.js';
 
 const catalog = new Catalog();
+const runs = new RunsStore(catalog);
+setRestartSource(model => runs.restartSteps(model));
+// restart markers come with the runs: redraw the charts when runs change
+runs.on(() => { if (view) for (const c of view.charts()) if (c.scheduleDraw) c.scheduleDraw(); });
 let S = readUrl();
 let view = null;
-let badge, xSelect, modelSelect, navOverview, notice, themeSelect;
+let badge, xSelect, modelSelect, navOverview, navRuns, notice, themeSelect;
 
 const THEME_KEY = 'pastalog.theme';
 
@@ -43,6 +50,7 @@ function navigate(patch) {
 
 const ctx = {
   catalog,
+  runs,
   get S() { return S; },
   save, notify, navigate,
 };
@@ -54,12 +62,14 @@ function mount() {
   clear(root);
   if (S.view === 'detail' && S.model == null) S.model = catalog.modelNames()[0] ?? null;
   document.title = S.view === 'detail' && S.model != null ? `${S.model} · pastalog` : 'pastalog';
-  view = S.view === 'detail' ? mountDetail(root, ctx) : mountOverview(root, ctx);
+  if (S.view === 'runs') document.title = 'runs · pastalog';
+  view = S.view === 'detail' ? mountDetail(root, ctx) : S.view === 'runs' ? mountRuns(root, ctx) : mountOverview(root, ctx);
   syncHeader();
 }
 
 function syncHeader() {
   navOverview.setAttribute('aria-current', S.view === 'overview' ? 'page' : 'false');
+  navRuns.setAttribute('aria-current', S.view === 'runs' ? 'page' : 'false');
   xSelect.value = S.xMode;
   clear(modelSelect);
   modelSelect.appendChild(h('option', { value: '', text: 'model…' }));
@@ -89,6 +99,8 @@ function setBadge(status) {
 function buildHeader() {
   navOverview = h('a', { href: '/', class: 'nav-link', text: 'Overview',
     onclick: e => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); navigate({ view: 'overview' }); } } });
+  navRuns = h('a', { href: '?view=runs', class: 'nav-link nav-runs', text: 'Runs',
+    onclick: e => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); navigate({ view: 'runs' }); } } });
   modelSelect = h('select', { class: 'model-select', 'aria-label': 'model detail',
     onchange: () => { if (modelSelect.value) navigate({ view: 'detail', model: modelSelect.value }); } });
   xSelect = h('select', { class: 'x-mode', 'aria-label': 'x axis',
@@ -112,7 +124,7 @@ function buildHeader() {
   const header = h('header', { class: 'top' },
     h('a', { href: '/', class: 'brand', text: 'pastalog',
       onclick: e => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); navigate({ view: 'overview' }); } } }),
-    h('nav', {}, navOverview, modelSelect),
+    h('nav', {}, navOverview, navRuns, modelSelect),
     h('div', { class: 'spacer' }), xSelect, themeSelect, badge);
   document.body.prepend(header, notice);
 }
@@ -126,6 +138,8 @@ function installDebugHook(live) {
       url: location.search,
       live: live.state,
       eventsReceived: live.received,
+      runs: view && view.debug ? view.debug() : null,   // the runs table (runs-table.js)
+      runsLoaded: runs.loaded,
       drawn: performance.getEntriesByName('pastalog:drawn').length > 0,
       models: catalog.modelNames(),
       charts: view ? view.charts().map(c => c.snapshot()) : [],
@@ -142,6 +156,7 @@ async function main() {
       // events reach the charts in order, with their sequence numbers (chart-data.js)
       if (view) view.onPoints(evs);
       catalog.apply(evs);
+      runs.apply(evs);
       if (view) view.onEvents(evs);
       syncHeaderSoon();
     },
@@ -151,6 +166,7 @@ async function main() {
       // page may have missed (a view mounted before the socket opened, or a gap)
       if (!view) return;
       try { await catalog.load(); } catch (e) { notify(`could not reload: ${e.message}`); return; }
+      if (runs.loaded) runs.load(true).catch(e => notify(`could not reload runs: ${e.message}`));
       view.catchUp();
       syncHeader();
     },
@@ -166,6 +182,8 @@ async function main() {
     notify(`could not load models: ${e.message}`);
   }
   mount();
+  runs.load().catch(e => notify(`could not load runs: ${e.message}`));
+  runs.watchStale();
   window.addEventListener('popstate', () => { S = readUrl(); mount(); });
   const dark = window.matchMedia('(prefers-color-scheme: dark)');
   dark.addEventListener('change', () => { if (!document.documentElement.dataset.theme) mount(); });

@@ -21,6 +21,10 @@ const DURATION_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
 
 let chartSeq = 0;
 
+// Where a run restarted (steps), drawn as thin dashed vertical lines; set by the app.
+let restartSource = () => [];
+export function setRestartSource(fn) { restartSource = fn; }
+
 /** The nearest 1, 2 or 5 × 10^k below (up=false) or above (up=true) v > 0. */
 function niceLog(v, up) {
   const e = Math.floor(Math.log10(v));
@@ -223,9 +227,31 @@ export class Chart {
       const { b, xc } = line._drawn;
       drawMarkers(u, b, xc.xa, xc.xb, line.color);
     }
+    if (this.xMode === 'step') this._drawRestarts(u);
     ctx.restore();
     this.drawCount++;
     if (this.opts.onDrawn) this.opts.onDrawn(this);
+  }
+
+  /** A thin dashed vertical line at each step where a shown line's run restarted. */
+  _drawRestarts(u) {
+    const ctx = u.ctx, dpr = window.devicePixelRatio || 1;
+    const done = new Set();
+    this._restarts = [];
+    for (const line of this.lines) {
+      if (!line.show || done.has(line.model)) continue;
+      done.add(line.model);
+      for (const step of restartSource(line.model)) {
+        if (step < u.scales.x.min || step > u.scales.x.max) continue;
+        const x = Math.round(u.valToPos(step, 'x', true)) + 0.5;
+        ctx.strokeStyle = line.color;
+        ctx.lineWidth = dpr;
+        ctx.setLineDash([4 * dpr, 4 * dpr]);
+        ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
+        ctx.setLineDash([]);
+        this._restarts.push({ model: line.model, step });
+      }
+    }
   }
 
   /** x extents of every shown line (axis units). */
@@ -565,6 +591,7 @@ export class Chart {
       x: u ? [u.scales.x.min, u.scales.x.max] : null,
       xTicks: this._xTicks || null,
       focus: this.focusKey,
+      restarts: this._restarts || [],
       y: u ? [u.scales.y.min, u.scales.y.max] : null,
       lines: this.lines.map(l => {
         const b = l.full;

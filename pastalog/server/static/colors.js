@@ -1,19 +1,7 @@
-// Stable colours: a model's hue comes from a hash of its name, so the same model
-// has the same colour in every view and on every reload.
-
-/** 32-bit FNV-1a hash of a string. */
-export function hashString(s) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  // final avalanche (murmur3 fmix32) so similar names land far apart
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+// Colours. Lines on one chart get colours from a palette, assigned in the natural
+// sorted order of the names on that chart (assignColors): no two of them look alike
+// (a hash of the name often collided), and the same runs get the same colours on
+// every reload. A run's colour can change when the set of runs on the chart changes.
 
 /** Dark theme: the user's choice in the page (data-theme on <html>), else the OS's. */
 export function isDark() {
@@ -22,18 +10,7 @@ export function isDark() {
   return !!(window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches);
 }
 
-/** The colour of a model (or any name): hash → hue, plus a little lightness spread. */
-export function colorFor(name, alpha = 1) {
-  const h = hashString(name);
-  const hue = (h % 18) * 20 + 8;           // 18 well-separated hues...
-  const step = (h >>> 8) % 3;              // ...times three lightness bands
-  const dark = isDark();
-  const light = dark ? 58 + step * 8 : 36 + step * 8;
-  const sat = dark ? 70 : 68;
-  return alpha >= 1 ? `hsl(${hue} ${sat}% ${light}%)` : `hsl(${hue} ${sat}% ${light}% / ${alpha})`;
-}
-
-/** A colour of colorFor() (an hsl() string) with an alpha. */
+/** A colour of paletteColor() (an hsl() string) with an alpha. */
 export function withAlpha(color, alpha) {
   return color.replace(/\s*(\/[^)]*)?\)$/, ` / ${alpha})`);
 }
@@ -49,4 +26,29 @@ export function dashFor(i) {
 export function cssVar(name, fallback) {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return v || fallback;
+}
+
+// 20 colours, the first dozen far apart in hue and lightness, then darker / lighter
+// ones that differ from all of those: [hue, saturation, lightness]
+const PALETTE = [
+  [212, 72, 45], [28, 90, 50], [135, 55, 38], [356, 70, 50], [272, 48, 52],
+  [185, 80, 34], [326, 65, 55], [48, 85, 42], [16, 55, 36], [0, 0, 50],
+  [240, 55, 28], [160, 55, 58], [345, 60, 30], [35, 95, 70], [265, 70, 78],
+  [200, 85, 65], [65, 60, 30], [10, 80, 68], [175, 60, 22], [90, 55, 55],
+];
+
+/** The i-th colour of the palette (past its end: golden-angle hues, varied lightness). */
+export function paletteColor(i, alpha = 1) {
+  let [hue, sat, light] = i < PALETTE.length ? PALETTE[i]
+    : [Math.round((i * 137.508) % 360), 60 + (i % 3) * 10, 38 + (i % 4) * 8];
+  if (isDark()) light = Math.min(78, light + 14);
+  return alpha >= 1 ? `hsl(${hue} ${sat}% ${light}%)` : `hsl(${hue} ${sat}% ${light}% / ${alpha})`;
+}
+
+const naturalOrder = new Intl.Collator(undefined, { numeric: true }).compare;
+
+/** Names → Map(name → colour): palette colours in the natural sorted order of the names. */
+export function assignColors(names) {
+  const sorted = [...new Set(names)].sort(naturalOrder);
+  return new Map(sorted.map((n, i) => [n, paletteColor(i)]));
 }

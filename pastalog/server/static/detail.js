@@ -4,7 +4,8 @@ import { h, clear } from './dom.js';
 import { shortName } from './format.js';
 import { Chart } from './chart.js';
 import { Legend } from './legend.js';
-import { colorFor } from './colors.js';
+import { assignColors } from './colors.js';
+import { mountRunHeader } from './run-header.js';
 import { encodeChart, decodeChart } from './url-state.js';
 import { ImagesPanel } from './images.js';
 import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, deleteModelFlow, openLineTable, openLineAt, feedPoints, feedRefresh } from './view-common.js';
@@ -35,6 +36,7 @@ export function mountDetail(root, ctx) {
   root.appendChild(el);
 
   const cards = new Map();   // group → {chart, legend}
+  missing.before(mountRunHeader(ctx, model).el);   // status, config, provenance; ends with el
   const images = new ImagesPanel(imagesBox, { model, catalog, S, save: ctx.save, notify: ctx.notify });
 
   function makeCard(group) {
@@ -108,9 +110,10 @@ export function mountDetail(root, ctx) {
     for (const [g, names] of [...groups].sort((a, b) => a[0].localeCompare(b[0]))) {
       let card = cards.get(g);
       if (!card) { card = makeCard(g); cards.set(g, card); }
+      const colorOf = assignColors(names);
       const lines = names.map(s => {
         const key = lineKey(model, s);
-        return { key, model, series: s, label: s, color: colorFor(s), dash: [], show: !hidden.has(key) };
+        return { key, model, series: s, label: s, color: colorOf.get(s), dash: [], show: !hidden.has(key) };
       });
       const sig = JSON.stringify(lines.map(l => l.key));
       if (sig !== card.sig) {

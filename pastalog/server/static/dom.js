@@ -48,6 +48,17 @@ export function debounce(fn, ms) {
   return d;
 }
 
+/**
+ * Call fn once, `ms` after the first of a burst of calls (later calls in that time
+ * ride along): unlike debounce, a steady stream of calls still gets through.
+ */
+export function throttle(fn, ms) {
+  let timer = null;
+  const t = () => { if (!timer) timer = setTimeout(() => { timer = null; fn(); }, ms); };
+  t.cancel = () => { clearTimeout(timer); timer = null; };
+  return t;
+}
+
 /** Coalesce calls into one per animation frame. */
 export function perFrame(fn) {
   let pending = false;

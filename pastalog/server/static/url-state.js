@@ -2,9 +2,16 @@
 //   view=overview|detail  model=M  stat=S (repeated)  hide=[[model, series], ...]
 //   x=step|wall|rel  c={chartId: {m, w, l, x, y}}  img=NAME  istep=STEP
 //   cmp=[model, ...]  cstep=STEP   (the compare view of image name img)
+//   view=runs  rt={s: sort key, d: 1|-1, f: filter, t: [tags], h: [hidden columns],
+//              b: {config key: [lo, hi] | {v: [values]}}, pm: metric, mm: {series: 'best'}}
+//   sel=[model, ...]   the runs selected in the runs table, the only ones the overview shows
+//   color=SPEC  group=SPEC  band=minmax|std|none   (overview; SPEC = config:KEY or name:REGEX)
 import { DEFAULT_STATE } from './chart.js';
 
 const X_MODES = new Set(['step', 'wall', 'rel']);
+const VIEWS = new Set(['overview', 'detail', 'runs']);
+const BANDS = new Set(['minmax', 'std', 'none']);
+const isSpec = v => typeof v === 'string' && /^(config|name):./s.test(v);
 
 function parseJSON(text, fallback) {
   if (!text) return fallback;
@@ -18,7 +25,7 @@ export function readUrl(search = location.search) {
   const cmp = parseJSON(p.get('cmp'), null);
   const cstep = p.get('cstep');
   return {
-    view: p.get('view') === 'detail' ? 'detail' : 'overview',
+    view: VIEWS.has(p.get('view')) ? p.get('view') : 'overview',
     model: p.get('model'),
     stats: p.getAll('stat'),
     hidden: Array.isArray(hidden) ? hidden.filter(x => Array.isArray(x) && x.length === 2) : [],
@@ -28,6 +35,11 @@ export function readUrl(search = location.search) {
     istep: istep != null && istep !== '' && Number.isFinite(Number(istep)) ? Number(istep) : null,
     cmp: Array.isArray(cmp) && cmp.length && cmp.every(m => typeof m === 'string') ? cmp : null,
     cstep: cstep != null && cstep !== '' && Number.isFinite(Number(cstep)) ? Number(cstep) : null,
+    rt: (v => (v && typeof v === 'object' && !Array.isArray(v) ? v : {}))(parseJSON(p.get('rt'), {})),
+    sel: (v => (Array.isArray(v) && v.every(m => typeof m === 'string') ? v : null))(parseJSON(p.get('sel'), null)),
+    color: isSpec(p.get('color')) ? p.get('color') : null,
+    group: isSpec(p.get('group')) ? p.get('group') : null,
+    band: BANDS.has(p.get('band')) ? p.get('band') : 'minmax',
   };
 }
 
@@ -46,6 +58,11 @@ export function toQuery(s) {
     p.set('cmp', JSON.stringify(s.cmp));
     if (s.cstep != null) p.set('cstep', String(s.cstep));
   }
+  if (s.rt && Object.keys(s.rt).length) p.set('rt', JSON.stringify(s.rt));
+  if (s.sel) p.set('sel', JSON.stringify(s.sel));
+  if (s.color) p.set('color', s.color);
+  if (s.group) p.set('group', s.group);
+  if (s.band && s.band !== 'minmax') p.set('band', s.band);
   const q = p.toString();
   return q ? `?${q}` : location.pathname;
 }
