@@ -309,3 +309,36 @@ def test_histograms_cross_servers_on_postgres(make_server, pg_url):
             pass
     ws.close()
     assert got and got[0]["counts"] == [1.0, 2.0] and got[0]["name"] == "w"
+
+
+def test_torch_addons_log_weight_gradient_and_activation_histograms(server):
+    torch = pytest.importorskip("torch")
+    import pastalog.torch as pt
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with pastalog.Log(server.port, "torchnet", spool_dir=False) as log:
+        watcher = pt.watch(net, log, every=2, what="all")
+        show = pt.activations(net, log=log, images=False)
+        x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+        for step in range(4):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+        show(x, step=3)
+        watcher.remove()
+        assert log.flush(timeout=20)
+    body = server.get_json("/api/v1/models/torchnet")[1]
+    hists = {h["name"]: (h["count"], h["first_step"], h["last_step"])
+             for h in body["histograms"]}
+    assert hists == {"parameters/0": (2, 0, 2), "parameters/2": (2, 0, 2),
+                     "gradients/0": (2, 0, 2), "gradients/2": (2, 0, 2),
+                     "0/activations": (1, 3, 3), "1/activations": (1, 3, 3),
+                     "2/activations": (1, 3, 3)}
+    series = {s["name"] for s in body["series"]}
+    assert {"parameters/0/norm", "gradients/0/norm", "1/zero_fraction"} <= series
+    weights = _get(server, "torchnet", "parameters/2")["records"][-1]
+    assert weights["count"] == 8 * 2 + 2                           # weight and bias together
+    relu = _get(server, "torchnet", "1/activations")["records"][0]
+    assert relu["count"] == 16 * 8 and relu["min"] == 0.0
