@@ -342,3 +342,49 @@ def test_torch_addons_log_weight_gradient_and_activation_histograms(server):
     assert weights["count"] == 8 * 2 + 2                           # weight and bias together
     relu = _get(server, "torchnet", "1/activations")["records"][0]
     assert relu["count"] == 16 * 8 and relu["min"] == 0.0
+
+
+def test_a_store_from_before_histograms_upgrades_in_place(store_location):
+    from store_helpers import is_postgres, sql
+
+    store = Store(store_location)
+    store.write_points([("m", "loss", [0, 1], [2.0, 1.0], [1.0, 2.0])])
+    old = "1" if is_postgres(store) else "2"     # the version before histograms
+    sql(store, "DROP TABLE hist_names")
+    sql(store, "DROP TABLE histograms")
+    sql(store, "UPDATE meta SET value=? WHERE key='schema_version'", (old,))
+    store.close()
+    store = Store(store_location)
+    try:
+        new = sql(store, "SELECT value FROM meta WHERE key='schema_version'")[0][0]
+        assert int(new) == int(old) + 1
+        assert store.read_series("m", "loss")["values"].tolist() == [2.0, 1.0]
+        store.write_histograms([check_record(_record(0))])
+        assert store.read_histograms("m", "w")["total"] == 1
+    finally:
+        store.close()
+
+
+def test_histograms_wait_in_the_spool_while_the_server_is_down(tmp_path):
+    from helpers import ServerProcess, free_port
+
+    port = free_port()
+    spool = tmp_path / "spool"
+    log = pastalog.Log(port, "m", spool_dir=spool, close_timeout=0.5, handle_signals=False)
+    log.histogram("w", np.arange(100.0), step=5, bins=10)
+    log.write("loss", 1.0)
+    log.close()                                   # nobody listens: spooled
+    server = ServerProcess(tmp_path / "data", port=port).start()
+    try:
+        again = pastalog.Log(port, "m", spool_dir=spool, handle_signals=False)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            again.flush(timeout=1)
+            if server.get_json("/api/v1/histograms?model=m&name=w")[0] == 200:
+                break
+        again.close()
+        got = _get(server, "m", "w")
+        assert got["total"] == 1 and got["records"][0]["counts"] == [10.0] * 10
+        assert got["records"][0]["step"] == 5
+    finally:
+        server.stop()
