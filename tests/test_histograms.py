@@ -97,6 +97,12 @@ def test_the_store_reads_only_the_chosen_payloads(any_store):
     any_store._records_by_id = lambda conn, ids: seen.append(len(ids)) or real(conn, ids)
     got = any_store.read_histograms("m", "w", limit=200)
     assert seen == [200] and len(got["records"]) == 200
+    from store_helpers import is_postgres, sql
+
+    if not is_postgres(any_store):   # choosing reads the index alone
+        plan = sql(any_store, "EXPLAIN QUERY PLAN SELECT id FROM histograms WHERE model_id=? "
+                   "AND name=? AND step BETWEEN ? AND ? ORDER BY step, id", (1, "w", 0, 9))
+        assert "COVERING INDEX histograms_by_name" in plan[0][-1]
 
 
 def test_http_thinning_limits_and_bad_queries(make_server_on):
