@@ -1,7 +1,7 @@
 """Live events from the other servers on the same database, into this server's hub.
 
 A PostgreSQL store notifies what each write changed (``store.pg_events``: model,
-series, the range of sequence numbers; an image's record; a histogram record's id).
+series, the range of sequence numbers; an image's record; histogram records' ids).
 :class:`CrossFeed` listens on its own connection, skips its own server's changes (the routes published those),
 reads the points that this server's subscribers want (only when one wants that model)
 and publishes them as the local writes are published: a ``points`` event with the
@@ -102,8 +102,8 @@ class CrossFeed:
                 events.append({"type": "image", "model": model, "name": name, "step": step,
                                "time": when, "sha": sha, "width": width, "height": height,
                                "url": blob_url(sha)})
-        if "h" in doc:
-            events.extend(self._histogram(doc["h"]))
+        for rid in doc.get("h", ()):
+            events.extend(self._histogram(rid))
         for model, name, before, after in doc.get("p", ()):
             if not self.hub.wants(model):
                 continue

@@ -194,7 +194,7 @@ class PostgresStore(HistogramStore, Store):
         return f"{column} = ANY(%s)", [list(ids)]
 
     def _hist_notify(self, conn, written):
-        self._notify(conn, [pg_events.histogram_payload(self.origin, r["id"]) for r in written])
+        self._notify(conn, pg_events.histogram_payloads(self.origin, [r["id"] for r in written]))
 
     def __init__(self, url, *, max_series=DEFAULT_MAX_SERIES, pool_size=8, timeout=10.0,
                  synchronous=None, lock="row"):

@@ -11,6 +11,7 @@ Layout (schema version 1)::
     images(id, model_id, name, step, time, sha, width, height)
     batch_keys(key, tag, time)   idempotency: a 64-bit key and 32-bit tag per batch id
     batches(id, time)            full ids, only for the (2**-64) case of a shared key
+    histograms, hist_names       histogram records (store/histograms.py, shared)
 
 Points are stored in chunks of up to ``CHUNK_POINTS`` (packed by ``codec``; 8.7 to
 11.1 bytes a point measured in benchmarks/RESULTS.md). Small ingests append small chunks that are merged once a series
