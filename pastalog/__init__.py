@@ -3,6 +3,7 @@
 >>> import pastalog
 >>> log = pastalog.Log(8120, "model_1")          # doctest: +SKIP
 >>> log.write("train_loss", 2.7)                   # doctest: +SKIP
+>>> pastalog.Api(8120).history("model_1")           # doctest: +SKIP
 
 Scripts written for W&B or trackio run with ``import pastalog as wandb``:
 ``init``, ``log``, ``finish``, and ``pastalog.run`` / ``pastalog.config`` for
@@ -13,11 +14,12 @@ __version__ = "0.2.0"
 from . import _run
 from ._histogram import Histogram
 from ._run import finish, init, log
+from .api import Api
 from .client import Log
 from .errors import InvalidName, InvalidValue, PastalogError
 
-__all__ = ["Histogram", "InvalidName", "InvalidValue", "Log", "PastalogError", "__version__",
-           "finish", "init", "log"]
+__all__ = ["Api", "Histogram", "InvalidName", "InvalidValue", "Log", "PastalogError",
+           "__version__", "finish", "init", "log"]
 
 
 def __getattr__(name: str) -> object:

@@ -12,15 +12,16 @@ For scripts written for those libraries, so that ::
 runs unchanged.  A run is a pastalog model named after ``name`` (else
 ``project``); ``log`` follows W&B's step rule (one step per call, unless
 ``step=`` or ``commit=False``); nested dicts become ``/``-grouped series
-(``val/acc``).  ``config`` is kept on the run (``run.config``,
-``pastalog.config``) and is not sent to the server yet: the server has no
-record of a run's config today.  Standard library only, like the client.
+(``val/acc``).  ``config`` is kept on the run (``run.config``) and sent to the
+server as the run's config, as are later changes (``run.config.lr = ...``,
+``run.config.update(...)``), ``tags`` and ``notes``; a value that is not a number,
+string, boolean or None goes as its ``repr``.  Standard library only, like the client.
 """
 
 import warnings
 from typing import Any, Optional, Union
 
-from ._config import flatten
+from ._config import flatten, lenient_config
 from ._histogram import Histogram
 from .client import Log
 
@@ -29,9 +30,8 @@ __all__ = ["Config", "Run", "current", "finish", "init", "log"]
 # W&B's and trackio's init() options that mean nothing here; accepted so their
 # scripts run unchanged (each is named in one warning when it is given).
 _IGNORED_INIT_OPTIONS = frozenset({
-    "anonymous", "dataset_id", "dir", "entity", "group", "id", "job_type", "mode", "notes",
+    "anonymous", "dataset_id", "dir", "entity", "group", "id", "job_type", "mode",
     "reinit", "resume", "resume_from", "save_code", "settings", "space_id", "sync_tensorboard",
-    "tags",
 })
 
 _state: "dict[str, Optional[Run]]" = {"run": None}
@@ -58,11 +58,25 @@ class Config(dict):
     def __setattr__(self, key, value):
         self[key] = value
 
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self._send({key: value})
+
     def update(self, *args, allow_val_change=None, **kwargs):
         """``dict.update``; ``allow_val_change`` (W&B's) is accepted and ignored."""
+        change = {}
         for arg in args:
-            super().update(_as_dict(arg))
-        super().update(kwargs)
+            change.update(_as_dict(arg))
+        change.update(kwargs)
+        super().update(change)
+        self._send(change)
+
+    def _send(self, change):
+        # the run's Log config, once there is one (set by Run through vars(), as
+        # attribute writes here are config keys)
+        sink = vars(self).get("_sink")
+        if sink is not None and change:
+            sink.update(lenient_config(change))
 
 
 def _as_dict(config):
@@ -81,7 +95,7 @@ class Run:
     """One run: a :class:`pastalog.Log` under the run's name, its config and step.
 
     Made by :func:`init`.  Attributes: ``name`` (the model it logs as),
-    ``project``, ``config`` (a :class:`Config`, not sent to the server yet),
+    ``project``, ``config`` (a :class:`Config`, sent to the server),
     ``step`` (the step the next ``log`` without ``step=`` uses), ``summary``
     (each series' last value) and ``log_`` (the underlying :class:`pastalog.Log`).
     """
@@ -91,7 +105,8 @@ class Run:
         self.config = Config(_as_dict(config))
         self.summary = {}
         self.step = 0
-        self.log_ = Log(server, name, **log_options)
+        self.log_ = Log(server, name, config=lenient_config(self.config), **log_options)
+        vars(self.config)["_sink"] = self.log_.config
         self._finished = False
 
     def log(self, data, step=None, commit=None):
@@ -171,7 +186,9 @@ class Run:
 
 
 def init(name: Optional[str] = None, config: Any = None, server: Union[int, str] = 8120, *,
-         project: Optional[str] = None, token: Optional[str] = None, **options: Any) -> "Run":
+         project: Optional[str] = None, token: Optional[str] = None,
+         tags: Optional[list] = None, notes: Optional[str] = None,
+         **options: Any) -> "Run":
     """Start a run (finishing the one before, if any) and make it the current one.
 
     Parameters
@@ -179,8 +196,9 @@ def init(name: Optional[str] = None, config: Any = None, server: Union[int, str]
     name : str, optional
         The model name to log under; default ``project``, else ``"run"``.
     config : dict or argparse.Namespace, optional
-        Kept on the run as ``run.config`` (and ``pastalog.config``); not sent
-        to the server yet.
+        Kept on the run as ``run.config`` and sent as the run's config.
+    tags, notes : optional
+        The run's tags (list of str) and notes, as :class:`pastalog.Log` takes them.
     server : int or str
         Port on this machine or URL, as :class:`pastalog.Log` takes it.
     project : str, optional
@@ -211,7 +229,7 @@ def init(name: Optional[str] = None, config: Any = None, server: Union[int, str]
     if previous is not None:
         previous.finish()
     run = Run(name or project or "run", config=config, server=server, project=project,
-              token=token)
+              token=token, tags=tags, notes=notes)
     _state["run"] = run
     return run
 

@@ -9,12 +9,22 @@ them to disk past the memory bound or on a signal, and replays spool files (its 
 and those of dead processes) first. Each request remembers which Logs' points it
 carries (``owners``), so each Log's ``flush()`` learns when its own points arrived.
 
+Run records (``Log._run_record``) go as ``POST /api/v1/runs`` after the points taken
+with them, so "finished" lands after a Log's last point; the sender adds a "running"
+heartbeat for every open Log each ``HEARTBEAT_SECONDS`` (``$PASTALOG_HEARTBEAT_SECONDS``
+for tests) and fills in the provenance a Log asked for (``_provenance.capture``). Points
+of relative series carry their Log's session, so a request holds one session's
+relative series at most. A server older than runs is told apart by its answers (404 to
+runs, a 400 naming the 3-element series header): run records stop, with one warning,
+and batches go without session.
+
 ``attach(log, key, make)`` finds or starts the sender for ``key``; ``detach(log)``
 says whether that Log was the last one, after which the sender spools what is left
 and stops (``shutdown``). The caller's side (``write``, validation, ``flush``,
 ``close``) stays in ``client.py``.
 """
 import errno
+import json
 import logging
 import os
 import threading
@@ -23,9 +33,9 @@ import urllib.parse
 import uuid
 from collections import deque
 
-from . import _signals, _spool
-from .limits import BACKOFF_MAX, BACKOFF_MIN
-from .wire import CONTENT_TYPE, encode_batch, encode_histograms
+from . import _provenance, _signals, _spool
+from .limits import BACKOFF_MAX, BACKOFF_MIN, HEARTBEAT_SECONDS
+from .wire import CONTENT_TYPE, encode_batch, encode_histograms, strip_session
 
 __all__ = ["SPOOL_GRACE", "Sender", "Wake", "attach", "detach", "label"]
 
@@ -38,6 +48,10 @@ _MAX_REQUEST_POINTS = 200_000
 # sender draining its buffers nonstop. An idle sender sends at once.
 _BUSY_GAP = 0.005
 SPOOL_GRACE = 5.0           # how long close() and a signal wait for the spool to be written
+RUNS_PATH = "/api/v1/runs"
+_JSON = "application/json"
+# what a server older than sessions says about a 4-element series header
+_OLD_BATCH = b'count]"'
 _DISK_FULL = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG")
                        if hasattr(errno, name))
 
@@ -100,6 +114,18 @@ def detach(log_):
         return True
 
 
+class _Records:
+    """An owner of run records in a request: its Log's records are counted apart."""
+
+    __slots__ = ("log",)
+
+    def __init__(self, log_):
+        self.log = log_
+
+    def delivered(self, n):
+        self.log._records_delivered += n
+
+
 class Sender:
     """Sends the points of every Log that shares it; see the module's docstring."""
 
@@ -130,6 +156,11 @@ class Sender:
         self._spool_asked = 0       # spool-everything-now requests (signals, close) ...
         self._spool_done = 0        # ... and how many the sender has carried out
         self.closing = False
+        self.runs_unsupported = False   # the server answered 404 to run records
+        self.old_batches = False        # ... and refuses the session in batches
+        self.heartbeat = float(os.environ.get("PASTALOG_HEARTBEAT_SECONDS")
+                               or HEARTBEAT_SECONDS)
+        self._next_beat = time.monotonic() + self.heartbeat
         self.thread = threading.Thread(target=self._run, daemon=True,
                                        name=f"pastalog-sender-{label(server)}")
 
@@ -214,35 +245,70 @@ class Sender:
 
     def _drain(self, force=False):
         """Take every Log's write buffers; returns requests for what they held."""
-        requests = []
-        batch, size, owners = [], 0, {}
+        requests, records, record_owners = [], [], {}
+        batch, size, owners, session = [], 0, {}, None
+        beat = time.monotonic() >= self._next_beat and not self.runs_unsupported
+        if beat:
+            self._next_beat = time.monotonic() + self.heartbeat
         for lg in list(self.logs):
-            taken, images = lg._take(force, self._signalled)
+            if beat and not lg.closed:
+                lg._run_record(status="running")
+            taken, images, mine = lg._take(force, self._signalled)
             model = lg.model_name
-            for name, steps, values, times in taken:
+            for name, steps, values, times, relative in taken:
+                relative = relative and not self.old_batches
+                if relative and session not in (None, lg.session) and batch:
+                    requests.append(self._points_request(batch, size, owners, session))
+                    batch, size, owners, session = [], 0, {}, None
+                if relative:
+                    session = lg.session
                 for lo in range(0, len(values), _MAX_REQUEST_POINTS):
                     hi = lo + _MAX_REQUEST_POINTS
-                    batch.append((model, name, steps[lo:hi], values[lo:hi], times[lo:hi]))
+                    batch.append((model, name, steps[lo:hi], values[lo:hi], times[lo:hi],
+                                  relative))
                     n = len(batch[-1][2])
                     size += n
                     owners[lg] = owners.get(lg, 0) + n
                     if size >= _MAX_REQUEST_POINTS:
-                        requests.append(self._points_request(batch, size, owners))
+                        requests.append(self._points_request(batch, size, owners, session))
                         batch, size, owners = [], 0, {}
+                        session = lg.session if relative else None
             requests.extend((path, png, ctype, 1, ((lg, 1),))
                             for path, png, ctype in images)
             requests.extend(histogram_requests(lg, lg._hists.take()))
+            if mine:
+                records.extend(mine)
+                record_owners[lg] = record_owners.get(lg, 0) + len(mine)
         if batch:
-            requests.append(self._points_request(batch, size, owners))
+            requests.append(self._points_request(batch, size, owners, session))
+        if records:
+            requests.append(self._runs_request(records, record_owners))
         return requests
+
+
+    def _runs_request(self, records, owners):
+        """One ``POST /api/v1/runs`` for run records (dropped once the server has none)."""
+        if self.runs_unsupported:
+            records = []
+        for record in records:
+            if record.get("provenance") is True:
+                try:
+                    record["provenance"] = _provenance.capture(record["time"])
+                except Exception as exc:   # noqa: BLE001 - capture must never stop points
+                    record["provenance"] = None
+                    self._say("provenance", "could not capture the run's provenance (%s: %s)",
+                              type(exc).__name__, exc)
+        body = json.dumps({"runs": records}, ensure_ascii=False, allow_nan=False).encode()
+        return (RUNS_PATH, body, _JSON, 0,
+                tuple((_Records(lg), n) for lg, n in owners.items()))
 
     def _signalled(self):
         return self._spool_asked > self._spool_done
 
     @staticmethod
-    def _points_request(batch, size, owners):
-        return ("/api/v1/points", encode_batch(uuid.uuid4().hex, batch), CONTENT_TYPE, size,
-                tuple(owners.items()))
+    def _points_request(batch, size, owners, session=None):
+        return ("/api/v1/points", encode_batch(uuid.uuid4().hex, batch, session), CONTENT_TYPE,
+                size, tuple(owners.items()))
 
     def _run(self):
         try:
@@ -338,8 +404,12 @@ class Sender:
         if not self._spool or not self._pending:
             return
         if not self._spool.records:
-            self._say("spooling", "%d points wait for %s; spooling them to %s",
-                      self._pending_points, self.server, self._spool.path)
+            if self._pending_points:
+                self._say("spooling", "%d points wait for %s; spooling them to %s",
+                          self._pending_points, self.server, self._spool.path)
+            else:
+                self._say("spooling", "run records (status, config) wait for %s; spooling "
+                          "them to %s", self.server, self._spool.path)
         while self._spool and self._pending and self._to_spool(self._pending[0]):
             self._pending_points -= self._pending.popleft()[3]
         try:
@@ -376,7 +446,8 @@ class Sender:
         while records:
             head, body = records[0]
             req_path = head.partition(" ")[2]
-            ctype = "image/png" if req_path.startswith("/api/v1/images") else CONTENT_TYPE
+            ctype = ("image/png" if req_path.startswith("/api/v1/images") else
+                     _JSON if req_path == RUNS_PATH else CONTENT_TYPE)
             if not self._send(req_path, body, ctype, owners[0] if owners else ()):
                 return False
             records.popleft()
@@ -389,8 +460,16 @@ class Sender:
         return True
 
     def _send(self, path, body, ctype, owners):
+        if path == RUNS_PATH and self.runs_unsupported:
+            return True
         try:
             status, reply = self._transport(path, body, ctype)
+            if status == 400 and _OLD_BATCH in reply[:300] and ctype == CONTENT_TYPE:
+                older = strip_session(body)     # a server older than runs
+                if older is not None:
+                    self.old_batches = True
+                    self._runs_gone()
+                    status, reply = self._transport(path, older, ctype)
         except TimeoutError as exc:
             self._fail("timeout", f"{self.server} timed out: no complete answer within "
                        f"{self.request_timeout:g}s",
@@ -410,6 +489,9 @@ class Sender:
                 self.last_error = None
             return True
         text = reply[:300].decode("utf-8", "replace")
+        if path == RUNS_PATH and status in (404, 405):
+            self._runs_gone()
+            return True
         if path == HISTOGRAMS_PATH and status in (404, 405):    # a server older than them
             for lg, _ in owners:
                 lg.dropped += 1
@@ -419,7 +501,7 @@ class Sender:
             return True
         if status in (400, 413, 422):
             for lg, _ in owners:
-                lg.dropped += 1
+                getattr(lg, "log", lg).dropped += 1
             self.last_error = f"{self.server} refused a batch ({status}: {text[:100]})"
             log.warning("pastalog: %s refused a batch (%d %s); dropped it", self.server,
                         status, text)
@@ -438,6 +520,12 @@ class Sender:
                    text)
         return False
 
+    def _runs_gone(self):
+        if not self.runs_unsupported:
+            self.runs_unsupported = True
+            log.warning("pastalog: %s does not take run records (config, tags, status: "
+                        "an older pastalog server?); points are sent as before", self.server)
+
     def _unexpected(self, exc):
         self.sender_errors += 1
         name = type(exc).__name__
@@ -451,7 +539,10 @@ class Sender:
     def _mark_delivered(self, owners):
         with self.done:
             for lg, n in owners:
-                lg._delivered += n
+                if isinstance(lg, _Records):
+                    lg.delivered(n)
+                else:
+                    lg._delivered += n
             self.done.notify_all()
 
     def _fail(self, problem, short, message, *args):

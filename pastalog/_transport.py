@@ -91,7 +91,8 @@ class HTTPTransport:
     ``OSError`` when the server cannot be reached, ``TimeoutError`` when a request
     (connect, send and the whole answer) takes longer than ``timeout`` seconds or runs
     past ``cutoff`` (a ``time.monotonic()`` time another thread may set). At most
-    1 MiB of an answer is read. ``TCP_NODELAY`` is set: without it Nagle's algorithm
+    1 MiB of an answer is read (``request(method, path, limit=None)`` reads a whole one:
+    what :class:`pastalog.Api` reads with). ``TCP_NODELAY`` is set: without it Nagle's algorithm
     and delayed ACKs stall every request ~40 ms on loopback. The token is sent UTF-8
     encoded, as curl sends it.
 
@@ -120,19 +121,24 @@ class HTTPTransport:
         return end - time.monotonic()
 
     def __call__(self, path, body, content_type):
+        return self.request("POST", path, body, content_type)
+
+    def request(self, method, path, body=None, content_type=None, *, limit=_MAX_ANSWER):
+        """Send one request: ``(status, answer bytes)``, at most ``limit`` bytes of the
+        answer (``None``: all of it, for reads)."""
         self._deadline = time.monotonic() + self.timeout
         reused = self._conn is not None
         try:
-            return self._request(path, body, content_type)
+            return self._request(method, path, body, content_type, limit)
         except _STALE:
             # The server closes keep-alive connections it found idle (--idle-timeout);
             # a request on such a connection fails before any answer: send it once more
             # on a new one (a repeated batch is stored once: it carries its id).
             if not reused:
                 raise
-            return self._request(path, body, content_type)
+            return self._request(method, path, body, content_type, limit)
 
-    def _request(self, path, body, content_type):
+    def _request(self, method, path, body, content_type, limit):
         try:
             if self._conn is None:
                 left = self._left()
@@ -144,10 +150,12 @@ class HTTPTransport:
                 self._conn = conn
                 conn.connect()
                 conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            headers = {"Content-Type": content_type, **self._headers}
-            self._conn.request("POST", self._prefix + path, body, headers)
+            headers = dict(self._headers)
+            if content_type is not None:
+                headers["Content-Type"] = content_type
+            self._conn.request(method, self._prefix + path, body, headers)
             resp = self._conn.getresponse()
-            reply = resp.read(_MAX_ANSWER)
+            reply = resp.read(limit)
             if not resp.isclosed():     # an answer longer than we read: drop the connection
                 resp.close()
                 self.close()

@@ -89,9 +89,17 @@ def build_parser():
     _add_data(gc)
 
     exp = sub.add_parser("export", help="write every model, series and image to a file",
-                         description="Back up everything to FILE (JSON Lines; .gz compresses).")
+                         description="Back up everything to FILE (JSON Lines; .gz "
+                         "compresses), or with --format csv|parquet write the points and "
+                         "runs as tables into the directory FILE: points.csv (model, "
+                         "series, step, value, time) and runs.csv (one row a run).")
     exp.add_argument("file")
     _add_store(exp)
+    exp.add_argument("--format", choices=("native", "csv", "parquet"), default="native",
+                     help="native (default: a backup that import reads), csv or parquet "
+                     "(tables for pandas, spreadsheets; parquet needs pyarrow)")
+    exp.add_argument("--model", action="append", metavar="M",
+                     help="only this model (repeatable; with --format csv|parquet)")
 
     imp = sub.add_parser("import", help="load a file made by export, an original "
                          "pastalog database.json, or a TensorBoard logdir",
@@ -256,6 +264,11 @@ def cmd_gc(args):
 def cmd_export(args):
     from .server.transfer import export_file
 
+    if args.format != "native":
+        return _export_tables(args)
+    if args.model:
+        raise UserError("--model goes with --format csv or parquet (the native export "
+                        "holds every model)")
     store = _open_store(args.data, args.store)
     try:
         points, images, histograms = export_file(store, args.file)
@@ -265,6 +278,27 @@ def cmd_export(args):
         store.close()
     hists = f" and {histograms:,} histogram records" if histograms else ""
     print(f"exported {points:,} points and {images:,} images{hists} to {args.file}")
+    return 0
+
+
+def _export_tables(args):
+    from .errors import NotFound
+    from .server.tabular import export_tables
+
+    if os.path.isfile(args.file):
+        raise UserError(f"{args.file} is a file: --format {args.format} writes "
+                        f"points.{args.format} and runs.{args.format} into a directory")
+    store = _open_store(args.data, args.store)
+    try:
+        done = export_tables(store, args.file, args.format, args.model)
+    except (ImportError, NotFound) as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot write into {args.file}: {exc.strerror or exc}") from None
+    finally:
+        store.close()
+    print(f"exported {done['points']:,} points and {done['runs']:,} runs to "
+          f"{' and '.join(done['files'])}")
     return 0
 
 

@@ -29,6 +29,21 @@ handler installed at that moment is called (Python's default for SIGINT raises
 the signal sent again, so the process still terminates by that signal. A handler
 the program installs *after* its first ``Log`` replaces pastalog's; call
 ``log.close()`` in it to keep the points.
+
+Runs: a ``Log`` is a run. Its config, tags and notes, what it captured of the process
+(``_provenance.py``) and its status go to ``POST /api/v1/runs`` as run records, through
+the same sender and in order with the points: "running" at the start and every
+``HEARTBEAT_SECONDS`` from the sender thread (one request for every open Log),
+"finished" from ``close()``, "crashed" with the exception's type and message when an
+uncaught exception (``sys.excepthook``, ``threading.excepthook``, each chaining the
+hook before it) preceded the close at exit. A server without runs (404) is warned
+about once; points keep flowing.
+
+Re-running under a used name: each ``Log`` is a session (``session``, uuid4 hex).
+With ``resume=True`` (the default) its implicit steps are sent as the session's
+counters and the server continues each series after its stored last step; an explicit
+step makes that series absolute from that point on. ``resume=False`` sends implicit
+steps as they are (from 0), which may interleave with an earlier run's points.
 """
 import atexit
 import logging
@@ -44,15 +59,16 @@ from array import array
 from typing import Any, Literal
 
 from . import _histogram, _sender, _signals
+from ._config import check_config, check_notes, check_tags
 from ._images import to_png
 from ._sender import label
 from ._transport import HTTPTransport
 from .errors import InvalidValue, PastalogError
-from .limits import MAX_STEP
+from .limits import MAX_CONFIG_KEYS, MAX_STEP
 from .names import check_name
 from .paths import spool_dir as default_spool_dir
 
-__all__ = ["HTTPTransport", "Log"]
+__all__ = ["HTTPTransport", "Log", "RunConfig"]
 
 log = logging.getLogger("pastalog")
 
@@ -60,6 +76,38 @@ log = logging.getLogger("pastalog")
 _BAD_TOKEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _now = time.time
 _OPEN: "weakref.WeakSet[Log]" = weakref.WeakSet()     # closed at exit
+#: The uncaught exception seen by the hooks, if any: its runs close as "crashed".
+_CRASH: dict = {}
+
+
+def _install_crash_hooks():
+    """Chain ``sys.excepthook`` and ``threading.excepthook`` once per process."""
+    if _CRASH.get("installed"):
+        return
+    _CRASH["installed"] = True
+    import sys
+
+    before, thread_before = sys.excepthook, threading.excepthook
+
+    def hook(kind, exc, tb):
+        _CRASH.setdefault("error", _error_of(kind, exc))
+        before(kind, exc, tb)
+
+    def thread_hook(args):
+        if args.exc_type is not SystemExit:
+            _CRASH.setdefault("error", _error_of(args.exc_type, args.exc_value))
+        thread_before(args)
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook
+
+
+def _error_of(kind, exc):
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not hide the crash
+        message = "<unprintable>"
+    return {"type": getattr(kind, "__name__", str(kind))[:256], "message": message[:4096]}
 
 
 def _server_url(server):
@@ -145,11 +193,15 @@ def _check_token(token):
 class _Series:
     # The arrays are never replaced (the sender copies and clears them), so their
     # bound append methods can be kept: write() saves three lookups a call.
+    # ``relative``: the buffered steps are the session's implicit counters; an explicit
+    # step ends that (``split``: where in the buffer the absolute points begin).
     __slots__ = ("name", "next", "steps", "values", "times", "add_step", "add_value",
-                 "add_time")
+                 "add_time", "relative", "split")
 
-    def __init__(self, name):
+    def __init__(self, name, relative=False):
         self.name = name
+        self.relative = relative
+        self.split = None
         self.next = 0
         self.steps = array("q")
         self.values = array("d")
@@ -157,6 +209,50 @@ class _Series:
         self.add_step = self.steps.append
         self.add_value = self.values.append
         self.add_time = self.times.append
+
+
+class RunConfig(dict):
+    """A run's config: a dict whose changes are sent to the server (flattened).
+
+    ``update(...)`` and ``config[key] = value`` check at once (``InvalidValue`` naming
+    the key, nothing sent) and send the change with the next request. Nested dicts are
+    flattened with ``/``.
+
+    Examples
+    --------
+    >>> log = Log(8120, "m", config={"opt": {"lr": 0.1}},
+    ...           transport=lambda path, body, ctype: (200, b"{}"))
+    >>> log.config.update(epochs=3)
+    >>> dict(log.config)
+    {'opt/lr': 0.1, 'epochs': 3}
+    >>> log.close()
+    """
+
+    def __init__(self, log_, initial=None):
+        super().__init__(initial or {})
+        self._log = log_
+
+    def update(self, *args, **kwargs):
+        """Merge keys (a dict, pairs or keywords) and send them."""
+        change = {}
+        for arg in args:
+            change.update(arg)
+        change.update(kwargs)
+        flat = check_config(change)
+        merged = len(set(self) | set(flat))
+        if merged > MAX_CONFIG_KEYS:
+            raise InvalidValue(f"the run's config would hold {merged:,} keys, over the "
+                               f"limit of {MAX_CONFIG_KEYS:,}")
+        super().update(flat)
+        self._log._run_record(config=flat)
+
+    def __setitem__(self, key, value):
+        self.update({key: value})
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
 
 
 class Log:
@@ -194,6 +290,20 @@ class Log:
     handle_signals : bool
         Spool unsent points on SIGTERM and SIGINT before the signal takes its course
         (default True; see the module's docstring for how handlers are chained).
+    config : dict, optional
+        The run's configuration (nested dicts flattened with ``/``); later changes
+        through ``log.config``. Values: numbers, strings, booleans, None, lists of
+        those; a non-finite float is sent as "NaN", "Infinity" or "-Infinity".
+    tags : list of str, optional
+        Up to 100 tags of 1 to 128 characters.
+    notes : str, optional
+        Free text, up to 65,536 characters.
+    capture : bool
+        Record host, pid, versions, argv, cwd and git commit/dirty (default True;
+        gathered on the sender thread).
+    resume : bool
+        Continue each series after its stored last step when the name was used before
+        (default True); False starts implicit steps at 0, which may interleave.
     transport : callable, optional
         ``transport(path, body, content_type) -> (status, bytes)``; default HTTP.
 
@@ -224,9 +334,26 @@ class Log:
                  batch_points: int = 10_000, max_memory_points: int = 1_000_000,
                  spool_dir: "str | os.PathLike[str] | Literal[False] | None" = None, close_timeout: float = 10.0,
                  request_timeout: float = 30.0, handle_signals: bool = True,
-                 transport: Any = None) -> None:
+                 transport: Any = None, config: "dict[str, Any] | None" = None,
+                 tags: "list[str] | None" = None, notes: "str | None" = None,
+                 capture: bool = True, resume: bool = True) -> None:
         self.server = _server_url(server)
         self.model_name = check_name(model_name, "model name")
+        first: "dict[str, Any]" = {"status": "running"}
+        if config is not None:
+            first["config"] = check_config(config)
+        if tags is not None:
+            first["tags"] = check_tags(tags)
+        if notes is not None:
+            first["notes"] = check_notes(notes)
+        if capture:
+            first["provenance"] = True      # gathered by the sender thread
+        self.session = uuid.uuid4().hex
+        self.resume = bool(resume)
+        self.config = RunConfig(self, first.get("config"))
+        self._records: list = []
+        # run records are counted apart from points (the warnings count points)
+        self._records_accepted = self._records_delivered = 0
         self.flush_interval = float(flush_interval)
         self.batch_points = int(batch_points)
         self.max_memory_points = int(max_memory_points)
@@ -256,6 +383,7 @@ class Log:
         key = (self.server, token, self.request_timeout, self._spool_dir,
                None if transport is None else id(transport), self.flush_interval,
                self.max_memory_points)
+        self._run_record(**first)
         self._sender = _sender.attach(self, key, lambda: _sender.Sender(
             key, self.server,
             transport or HTTPTransport(self.server, token=token, timeout=self.request_timeout),
@@ -265,6 +393,7 @@ class Log:
         self._wake = self._sender.wake
         self._done = self._sender.done
         _OPEN.add(self)
+        _install_crash_hooks()
         if handle_signals:
             _signals.install()
 
@@ -320,8 +449,11 @@ class Log:
             step = s.next
             if step > MAX_STEP:
                 raise _past_the_end("series", series)
-        elif step.__class__ is not int or not -MAX_STEP <= step <= MAX_STEP:
-            step = _as_step(step)
+        else:
+            if step.__class__ is not int or not -MAX_STEP <= step <= MAX_STEP:
+                step = _as_step(step)
+            if s.relative:
+                self._absolute(s)
         s.next = step + 1
         t = _now()
         with self._lock:
@@ -373,6 +505,10 @@ class Log:
             if at > MAX_STEP:
                 raise _past_the_end("series", series)
             items.append((s, at, value))
+        if step is not None:
+            for s, _, _ in items:
+                if s.relative:
+                    self._absolute(s)
         t = _now()
         with self._lock:                            # ... then commit them all
             for s, at, value in items:
@@ -465,8 +601,25 @@ class Log:
         with self._lock:
             s = self._series.get(name)
             if s is None:
-                s = self._series[name] = _Series(name)
+                s = self._series[name] = _Series(name, self.resume)
         return s
+
+    def _absolute(self, s):
+        """Series ``s`` got an explicit step: its points are absolute from here on."""
+        with self._lock:
+            if s.relative:
+                s.relative = False
+                s.split = len(s.times)
+
+    def _run_record(self, **fields):
+        """Queue a run record for the sender (in order with this Log's points)."""
+        record = {"model": self.model_name, "session": self.session, "time": _now(),
+                  **fields}
+        with self._lock:
+            self._records.append(record)
+            self._records_accepted += 1
+        if hasattr(self, "_wake"):
+            self._wake.set()
 
     def flush(self, timeout: "float | None" = None, raise_on_error: bool = False) -> bool:
         """Send everything written so far; return whether it was all delivered in time.
@@ -509,11 +662,11 @@ class Log:
         if self.closed:
             return self._delivered >= self._accepted
         with self._done:
-            target = self._accepted
+            target, records = self._accepted, self._records_accepted
             dropped = self.dropped
             self._wake.set()
             deadline = None if timeout is None else time.monotonic() + timeout
-            while self._delivered < target:
+            while self._delivered < target or self._records_delivered < records:
                 if not self._thread.is_alive():
                     return False
                 left = None if deadline is None else deadline - time.monotonic()
@@ -535,6 +688,9 @@ class Log:
         """
         if self.closed:
             return
+        error = _CRASH.get("error")
+        self._run_record(status="crashed" if error else "finished",
+                         **({"error": error} if error else {}))
         sender = self._sender
         if timeout is None:
             # With the server already failing, waiting helps nobody: spool at once.
@@ -586,7 +742,11 @@ class Log:
                 + len(self._hists))
 
     def _take(self, force, signalled):
-        """The sender's side: swap out the write buffers; ``(series, images)`` they held.
+        """The sender's side: swap out the write buffers; ``(series, images, records)``.
+
+        ``series`` entries are ``(name, steps, values, times, relative)``; a series that
+        got an explicit step since the last take comes as its relative part, then its
+        absolute part.
 
         While a signal handler waits for the spool (on the main thread, which may hold
         the lock, frozen between two appends of one write), it takes the buffers
@@ -602,9 +762,23 @@ class Log:
                 n = len(s.times)
                 if n:
                     n = min(n, len(s.steps), len(s.values))
-                    taken.append((s.name, s.steps[:n], s.values[:n], s.times[:n]))
+                    cut = s.split
+                    if cut is not None:
+                        s.split = None
+                        if cut:
+                            taken.append((s.name, s.steps[:cut], s.values[:cut],
+                                          s.times[:cut], True))
+                        if cut < n:
+                            taken.append((s.name, s.steps[cut:n], s.values[cut:n],
+                                          s.times[cut:n], False))
+                    else:
+                        taken.append((s.name, s.steps[:n], s.values[:n], s.times[:n],
+                                      s.relative))
                     del s.steps[:n], s.values[:n], s.times[:n]
+                elif s.split is not None:
+                    s.split = None
             images, self._images = self._images, []
+            records, self._records = self._records, []
             # While the request for these is in flight, later writes gather for the
             # next one; only a big batch wakes the sender early.
             self._wake_at = self._accepted + self.batch_points
@@ -612,7 +786,7 @@ class Log:
         finally:
             if locked:
                 self._lock.release()
-        return taken, images
+        return taken, images, records
 
     def _idle(self):
         """The sender's side, all sent: True and the next write wakes it, or False if

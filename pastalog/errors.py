@@ -10,7 +10,8 @@
     ├── LimitExceeded             a write past a configured cap (--max-series)
     ├── StorageError              the store could not write (disk full, read-only)
     │   └── DiskFull
-    └── ImportFileError           an import/export file that cannot be read
+    ├── ImportFileError           an import/export file that cannot be read
+    └── NotFound (KeyError)       pastalog.Api: no run, series or image of that name
 
 The client raises synchronously, for the caller's own mistakes only: ``InvalidName``
 and ``InvalidValue`` from ``write``/``post``/``image``, ``ValueError`` for a token with
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidName",
     "InvalidValue",
     "LimitExceeded",
+    "NotFound",
     "PastalogError",
     "PayloadTooLarge",
     "StorageError",
@@ -65,3 +67,16 @@ class DiskFull(StorageError):
 
 class ImportFileError(PastalogError):
     """An import file is missing, unreadable or not in a known format."""
+
+
+class NotFound(PastalogError, KeyError):
+    """What :class:`pastalog.Api` was asked to read is not on the server.
+
+    Examples
+    --------
+    >>> str(NotFound("no run named 'm'"))      # a message, not KeyError's quoted repr
+    "no run named 'm'"
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -7,6 +7,8 @@ install when it is missing.
 
 import numbers
 
+from ._config import lenient_config
+
 __all__ = ["PastalogCallback"]
 
 try:
@@ -66,6 +68,19 @@ class PastalogCallback(keras.callbacks.Callback):
 
             log = Log(server, name, **log_options)
         self.log, self.every, self.batches = log, every, 0
+
+    def on_train_begin(self, logs=None):
+        """Send the fit arguments Keras gives (``epochs``, ``steps``...) and the
+        optimizer's config (under ``optimizer/``) as the run's config."""
+        config = dict(getattr(self, "params", None) or {})
+        optimizer = getattr(getattr(self, "model", None), "optimizer", None)
+        if optimizer is not None and hasattr(optimizer, "get_config"):
+            try:
+                config["optimizer"] = optimizer.get_config()
+            except (TypeError, ValueError, NotImplementedError):
+                pass
+        if config:
+            self.log.config.update(lenient_config(config))
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.batches

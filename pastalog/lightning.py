@@ -6,7 +6,7 @@ and raises ImportError naming the extra to install when neither is there.
 
 import numbers
 
-from ._config import flatten
+from ._config import flatten, lenient_config
 from ._run import Config
 
 __all__ = ["PastalogLogger"]
@@ -56,9 +56,10 @@ class PastalogLogger(Logger):
 
     Every ``self.log(...)`` of the LightningModule arrives as a series at the
     trainer's global step (``epoch`` too, as Lightning adds it).
-    ``log_hyperparams`` keeps the hyperparameters on ``logger.hyperparams``;
-    they are not sent to the server yet (it has no record of a run's config
-    today).  ``log_image(key, images, step)`` spells it as W&B's logger does.
+    ``log_hyperparams`` sends the hyperparameters as the run's config
+    (flattened with ``/``; a value that is not a number, string, boolean or None
+    goes as its ``repr``) and keeps them on ``logger.hyperparams``.
+    ``log_image(key, images, step)`` spells it as W&B's logger does.
 
     Examples
     --------
@@ -113,12 +114,13 @@ class PastalogLogger(Logger):
 
     @rank_zero_only
     def log_hyperparams(self, params, *args, **kwargs):
-        """Keep the hyperparameters on ``self.hyperparams`` (not sent to the server yet)."""
+        """Send the hyperparameters as the run's config; kept on ``self.hyperparams``."""
         if params is None:
             return
         if not isinstance(params, dict):
             params = vars(params)
         self.hyperparams.update(flatten(dict(params)))
+        self.experiment.config.update(lenient_config(self.hyperparams))
 
     @rank_zero_only
     def log_image(self, key, images, step=None, **kwargs):

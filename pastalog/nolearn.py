@@ -98,6 +98,23 @@ class PastalogCallback:
         self.rows_logged = 0
         self.batches = 0
         self._last_tick: Optional[float] = None
+        self._config_sent = False
+
+    def _send_config(self, nn: Any) -> None:
+        """Send the net's parameters (``get_params``), once, as the run's config."""
+        self._config_sent = True
+        config = getattr(self.log, "config", None)
+        get_params = getattr(nn, "get_params", None)
+        if config is None or get_params is None:
+            return
+        from ._config import lenient_config
+
+        try:
+            params = get_params(deep=False)
+        except (TypeError, AttributeError, ValueError):
+            return
+        if isinstance(params, dict) and params:
+            config.update(lenient_config(params))
 
     def __call__(self, nn: Any, train_history: "list[dict[str, Any]]") -> None:
         """Log any history rows not logged yet; without one, count a batch."""
@@ -108,6 +125,8 @@ class PastalogCallback:
 
     def on_epoch_finished(self, nn: Any, train_history: "list[dict[str, Any]]") -> None:
         """Write the numbers of every new history row, then run the visualizers."""
+        if not self._config_sent:
+            self._send_config(nn)
         for index in range(self.rows_logged, len(train_history)):
             row = train_history[index]
             step = int(row.get("epoch", index + 1))

@@ -72,6 +72,10 @@ LIMITS = (
     Setting("max_connections", 0, "PASTALOG_MAX_CONNECTIONS",
             "open HTTP connections at most; a new one closes the one idle longest "
             "(0: the descriptor limit less 64)", int),
+    # not a limit, but passed to serve the same way
+    Setting("run_stale_seconds", 60.0, "PASTALOG_RUN_STALE_SECONDS",
+            "seconds without a heartbeat after which a running run reads as crashed "
+            "(its client died)", float),
 )
 SETTINGS = SETTINGS + LIMITS
 

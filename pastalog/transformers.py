@@ -6,6 +6,7 @@ it is missing.
 
 import numbers
 
+from ._config import lenient_config
 from ._run import Config
 
 __all__ = ["PastalogCallback"]
@@ -36,9 +37,9 @@ class PastalogCallback(TrainerCallback):
 
     Each numeric value of ``on_log`` becomes a series at the trainer's
     global step: ``train/loss``, ``train/learning_rate``, ``train/grad_norm``,
-    ``train/epoch``, ``eval/loss``...  The run's ``TrainingArguments`` are kept
-    as ``callback.config`` (with the model's config under ``model``); they are
-    not sent to the server yet (it has no record of a run's config today).
+    ``train/epoch``, ``eval/loss``...  The run's ``TrainingArguments``
+    (``to_dict()``, with the model's config under ``model/``) are sent as the
+    run's config and kept as ``callback.config``.
     Only the main process logs.
 
     Parameters
@@ -78,6 +79,7 @@ class PastalogCallback(TrainerCallback):
         model_config = getattr(model, "config", None)
         if model_config is not None and hasattr(model_config, "to_dict"):
             self.config["model"] = model_config.to_dict()
+        self.log.config.update(lenient_config(self.config))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero:

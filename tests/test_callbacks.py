@@ -58,7 +58,8 @@ def test_lightning_logger_is_a_real_logger_and_logs_what_the_module_logs(server)
     assert len(loss) == 8 and list(loss) == sorted(loss)
     assert list(loss.values()) == pytest.approx(model.losses, rel=1e-6)
     assert set(server.points("lit", "epoch").values()) == {0.0, 1.0}
-    assert logger.hyperparams == {"lr": 0.05}  # kept, not sent
+    assert logger.hyperparams == {"lr": 0.05}  # kept, and sent as the run's config
+    assert server.get_json("/api/v1/runs/lit")[1]["config"] == {"lr": 0.05}
     assert [im["step"] for im in server.images("lit", "weights/0")] == [0, 1]
     shapes = {(im["width"], im["height"]) for im in server.images("lit", "weights/1")}
     assert shapes == {(8, 8)}
@@ -90,6 +91,8 @@ def test_keras_callback_logs_batches_every_n_and_epochs(server):
         history.history["loss"], rel=1e-6)
     assert list(server.points("keras-tiny", "epoch/val_accuracy").values()) == pytest.approx(
         history.history["val_accuracy"], rel=1e-6)
+    config = server.get_json("/api/v1/runs/keras-tiny")[1]["config"]
+    assert config["epochs"] == 2 and config["optimizer/name"] == "adam"
     with pytest.raises(ValueError, match="every must be an int >= 0"):
         PastalogCallback(server.url, "x", every=-1)
 
@@ -136,6 +139,8 @@ def test_transformers_callback_logs_on_log_at_the_global_step(server, tmp_path):
     assert sorted(server.points("hf-tiny", "train/learning_rate")) == [2, 4, 6]
     assert callback.config["learning_rate"] == 1e-3 and callback.config["max_steps"] == 6
     assert callback.config["model"]["hidden_size"] == 16
+    config = server.get_json("/api/v1/runs/hf-tiny")[1]["config"]     # sent, flattened
+    assert config["learning_rate"] == 1e-3 and config["model/hidden_size"] == 16
 
 
 # --- what a missing framework says ----------------------------------------------------

@@ -49,7 +49,7 @@ def recorded(tmp_path):
 
 def test_public_names():
     assert pastalog.__all__ == sorted(pastalog.__all__)
-    assert set(pastalog.__all__) == {"Histogram", "InvalidName", "InvalidValue", "Log",
+    assert set(pastalog.__all__) == {"Api", "Histogram", "InvalidName", "InvalidValue", "Log",
                                      "PastalogError", "__version__", "finish", "init", "log"}
 
 

@@ -20,6 +20,8 @@ class SlowRecorder:
         self.lock = threading.Lock()
 
     def __call__(self, path, body, ctype):
+        if path == "/api/v1/runs":      # run records: not what these tests count
+            return 200, b"{}"
         time.sleep(self.delay)
         with self.lock:
             self.sent.append((time.monotonic(), len(body)))

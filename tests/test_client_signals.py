@@ -136,6 +136,8 @@ def spooled_points(spool):
     for root, _, names in os.walk(spool):
         for name in names:
             for head, body in read_records(os.path.join(root, name)):
+                if head.endswith("/api/v1/runs"):     # the run's records
+                    continue
                 for _, _, steps, values, _ in decode_batch(body)[1]:
                     steps = np.frombuffer(steps, "<i8").tolist()
                     values = np.frombuffer(values, "<f8").tolist()

@@ -143,8 +143,12 @@ def test_a_version_1_store_upgrades_in_place_and_remembers_its_batches(tmp_path)
     with Store(tmp_path) as store:
         store.write_points([("m", "s", None, [1.0], None)])
         path = store.path
-    with sqlite3.connect(path) as conn:     # as version 1 left it
+    with sqlite3.connect(path) as conn:     # as version 1 left it: no later migration
         conn.execute("DROP TABLE batch_keys")
+        for table in ("runs", "run_offsets", "histograms", "hist_names"):   # 3 and 4
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute("ALTER TABLE series DROP COLUMN vmin")
+        conn.execute("ALTER TABLE series DROP COLUMN vmax")
         conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
         conn.execute("INSERT INTO batches VALUES('old-batch', 1e9)")
     with Store(tmp_path) as store:

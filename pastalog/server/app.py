@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import bottle
 
+from ..limits import RUN_STALE_SECONDS
 from ..errors import (BadRequest, DiskFull, InvalidName, LimitExceeded, PayloadTooLarge,
                       StorageError)
 from .guard import Guard, GuardPlugin
@@ -46,7 +47,8 @@ class ErrorsPlugin:
 def make_app(store: Any, hub: Any = None, *, max_body: int = 64 * 2**20,
              writer: Optional[Callable] = None, reader: Optional[Callable] = None,
              token: Optional[str] = None,
-             public_read: bool = False, allowed_hosts: Iterable[str] = ()) -> bottle.Bottle:
+             public_read: bool = False, allowed_hosts: Iterable[str] = (),
+             run_stale: float = RUN_STALE_SECONDS) -> bottle.Bottle:
     """Build the WSGI app.
 
     Parameters
@@ -71,6 +73,8 @@ def make_app(store: Any, hub: Any = None, *, max_body: int = 64 * 2**20,
     allowed_hosts : iterable of str
         Host names, besides IP literals and ``localhost``, that this server answers
         (``"*"``: any); see ``guard.py``.
+    run_stale : float
+        Seconds without a heartbeat after which a running run reads as crashed.
 
     Returns
     -------
@@ -84,10 +88,10 @@ def make_app(store: Any, hub: Any = None, *, max_body: int = 64 * 2**20,
     >>> from pastalog.server.store import Store
     >>> app = make_app(Store(tempfile.mkdtemp()))
     >>> sorted({route.method for route in app.routes})
-    ['DELETE', 'GET', 'POST']
+    ['DELETE', 'GET', 'PATCH', 'POST']
     """
     guard = Guard(token=token, public_read=public_read, allowed_hosts=allowed_hosts)
-    ctx = Context(store=store, hub=hub, max_body=max_body, guard=guard)
+    ctx = Context(store=store, hub=hub, max_body=max_body, guard=guard, run_stale=run_stale)
     if writer is not None:
         ctx.writer = writer
     if reader is not None:

@@ -5,7 +5,8 @@ series, the range of sequence numbers; an image's record; histogram records' ids
 :class:`CrossFeed` listens on its own connection, skips its own server's changes (the routes published those),
 reads the points that this server's subscribers want (only when one wants that model)
 and publishes them as the local writes are published: a ``points`` event with the
-points, or a ``refresh`` when a write was too big to inline. A lost connection is
+points, or a ``refresh`` when a write was too big to inline; a ``run`` event for run
+records. A lost connection is
 re-established by itself; changes committed meanwhile are not replayed (a page
 re-fetches when it sees a gap in the sequence numbers).
 """
@@ -104,6 +105,17 @@ class CrossFeed:
                                "url": blob_url(sha)})
         for rid in doc.get("h", ()):
             events.extend(self._histogram(rid))
+        for model in doc.get("r", ()):
+            if self.hub.wants(model):
+                try:
+                    run = self.store.run(model)
+                except Exception as exc:   # a failed read must not stop the feed
+                    log.warning("could not read run %r for live events: %s", model, exc)
+                    continue
+                if run is not None:
+                    events.append({"type": "run", **{k: v for k, v in run.items()
+                                                     if k not in ("series", "series_count",
+                                                                  "restarts")}})
         for model, name, before, after in doc.get("p", ()):
             if not self.hub.wants(model):
                 continue

@@ -366,7 +366,7 @@ def _direct(fn, *args):
 def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public_read=False,
           allowed_hosts=(), max_series=100_000, ws_queue_mb=8, ws_max_message_kb=64, header_timeout=10.0,
           body_timeout=60.0, idle_timeout=60.0, max_inflight_mb=128, max_connections=0,
-          ready=None):
+          run_stale_seconds=60.0, ready=None):
     """Serve until SIGINT/SIGTERM. ``ready(url)`` is called once it listens.
 
     The limits (``ws_queue_mb`` onwards) bound what one client may cost: see
@@ -401,7 +401,7 @@ def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public
     app = make_app(store, hub, max_body=max_body_mb * 2**20, writer=writer, reader=reader,
                    token=token,
                    allowed_hosts=allowed_hosts,
-                   public_read=public_read)
+                   public_read=public_read, run_stale=run_stale_seconds)
     server = WSGIServer((host, port), app, handler_class=_Handler, log=None,
                         error_log=logging.getLogger("pastalog.wsgi"))
     server.pastalog_limits = limits

@@ -6,7 +6,9 @@ series (``model``, ``series``, ``steps``, ``values``, ``times``), one per image
 (``model``, ``image``, ``step``, ``time``, ``png`` in base64) and one per histogram
 record (``model``, ``histogram``, ``step``, ``time``, ``edges``, ``counts`` and the
 statistics: ``count``, ``min``, ``max``, ``sum``, ``sumsq``, ``nan``, ``posinf``,
-``neginf``). A damaged line is
+``neginf``), then one per run that has a record (``model``, ``run``: its status,
+error, config, tags, notes, provenance, start and end; restarts are not carried,
+the points keep their steps). A damaged line is
 reported with its file and line number and skipped; the rest is imported. Every
 line is imported under a batch id made from its content, so importing the same file
 twice stores it once.
@@ -35,7 +37,8 @@ from ..names import check_name
 from ..progress import Progress
 from .jsonio import dumps, parse_steps, parse_value, parse_values
 from .store import png_size
-from .store.histograms import check_record
+from .store.histograms import check_record as check_histogram
+from .store.runs import check_record
 
 __all__ = ["export_file", "import_file"]
 
@@ -96,9 +99,51 @@ def export_file(store, path):
         for model, name, record in store.iter_histograms():
             out.write(dumps({"model": model, "histogram": name, **record}).decode() + "\n")
             histograms += 1
+        for run in _runs_with_records(store):
+            out.write(dumps({"model": run["model"], "run": {
+                k: run[k] for k in ("status", "error", "config", "tags", "notes",
+                                    "provenance", "start", "end")}}).decode() + "\n")
     os.replace(tmp, path)
     bar.finish()
     return points, len(images), histograms
+
+
+def _runs_with_records(store, page=1000):
+    """Every run that has a run record (status, config, tags, notes or provenance)."""
+    after = None
+    while True:
+        found = store.runs(limit=page, after=after)
+        for run in found:
+            if run["status"] or run["config"] or run["tags"] or run["notes"] \
+                    or run["provenance"] or run["start"] is not None:
+                yield run
+        if len(found) < page:
+            return
+        after = found[-1]["model"]
+
+
+def _import_run(store, model, run, line):
+    """A run line as run records: its fields at its start, then its end status."""
+    if not isinstance(run, dict):
+        raise ValueError("'run' must be an object")
+    session = _line_id(line)[7:39]
+    start = run.get("start")
+    first = {"model": model, "session": session, "time": start if start is not None else 0}
+    for key in ("config", "tags", "notes", "provenance"):
+        if run.get(key) is not None:
+            first[key] = run[key]
+    status = run.get("status")
+    if status == "running":
+        first["status"] = "running"
+    records = [check_record(first, 0)]
+    if status in ("finished", "crashed"):
+        end = run.get("end")
+        last = {"model": model, "session": session, "status": status,
+                "time": end if end is not None else first["time"]}
+        if status == "crashed" and run.get("error") is not None:
+            last["error"] = run["error"]
+        records.append(check_record(last, 1))
+    store.write_runs(records)
 
 
 def import_file(store, path):
@@ -130,7 +175,8 @@ def _line_id(line):
 
 
 def _import_ours(store, path):
-    counts = {"points": 0, "images": 0, "histograms": 0, "skipped": 0, "format": FORMAT}
+    counts = {"points": 0, "images": 0, "histograms": 0, "runs": 0, "skipped": 0,
+              "format": FORMAT}
     size = os.path.getsize(path)
     bar = Progress("importing", size)
     with open(path, "rb") as raw:
@@ -214,9 +260,13 @@ def _import_line(store, line, counts):
         raise ValueError("a line must be a JSON object")
     model = check_name(rec["model"], "model name")
     if "histogram" in rec:
-        record = check_record({**rec, "name": rec["histogram"]}, "histogram")
+        record = check_histogram({**rec, "name": rec["histogram"]}, "histogram")
         if store.write_histograms([record], batch_id=_line_id(line)) is not None:
             counts["histograms"] += 1
+        return
+    if "run" in rec:
+        _import_run(store, model, rec["run"], line)
+        counts["runs"] = counts.get("runs", 0) + 1
         return
     if "image" in rec:
         png = base64.b64decode(rec["png"], validate=True)

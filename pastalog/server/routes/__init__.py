@@ -5,6 +5,7 @@ pages      ``/``, ``/static/...``
 admin      ``/healthz``, ``/api/v1/session``, the deletes
 ingest     ``POST /data``, ``POST /api/v1/points``
 read       models, series, buckets
+runs       run records, the runs listing, ``PATCH`` of tags and notes
 images     image upload, listing, blobs
 histograms histogram upload, thinned reading, delete
 live       ``/ws``
@@ -13,9 +14,11 @@ live       ``/ws``
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from ...limits import RUN_STALE_SECONDS
+
 __all__ = ["Context", "GROUPS"]
 
-GROUPS = ("pages", "admin", "ingest", "read", "images", "histograms", "live")
+GROUPS = ("pages", "admin", "ingest", "read", "runs", "images", "histograms", "live")
 
 
 def _direct(fn: Callable, *args: Any) -> Any:
@@ -32,6 +35,7 @@ class Context:
     writer: Callable = _direct
     reader: Callable = _direct
     guard: Any = None
+    run_stale: float = RUN_STALE_SECONDS
 
     def write(self, fn: Callable, *args: Any) -> Any:
         """Run a store write on the app's writer (one thread at a time)."""

@@ -1,4 +1,9 @@
-"""Writing points: the original ``POST /data`` and the batched ``POST /api/v1/points``."""
+"""Writing points: the original ``POST /data`` and the batched ``POST /api/v1/points``.
+
+A batch may name the client ``session`` it comes from and mark series whose steps are
+that session's implicit counters (binary: a 4th header element 1; JSON:
+``"relative": true``); the store then continues them after the stored last step.
+"""
 import time
 
 import bottle
@@ -58,23 +63,33 @@ def parse_original(items):
 
 
 def parse_binary(data):
-    """A binary batch body (``pastalog.wire``) as ``(batch id, store series)``."""
+    """A binary batch body (``pastalog.wire``) as ``(batch id, store series, session)``."""
     try:
-        bid, raw = decode_batch(data)
+        bid, session, raw = decode_batch(data, with_session=True)
     except ValueError as exc:
         raise BadRequest(f"bad batch body: {exc}") from None
     series = []
-    for i, (model, name, steps, values, times) in enumerate(raw):
+    for i, (model, name, steps, values, times, relative) in enumerate(raw):
         series.append((check_name(model, "model name"), check_name(name),
                        check_steps(np.frombuffer(steps, "<i8"), f"series[{i}].steps"),
-                       np.frombuffer(values, "<f8"), np.frombuffer(times, "<f8")))
-    return bid, series
+                       np.frombuffer(values, "<f8"), np.frombuffer(times, "<f8"), relative))
+    return bid, series, session
+
+
+def _session(value):
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or not value.isprintable():
+        raise BadRequest("'session' must be a string of 1 to 64 printable characters")
+    return value
 
 
 def parse_json_batch(doc):
-    """A JSON batch body (``{"batch", "series": [...]}``) as ``(batch id, store series)``."""
+    """A JSON batch body (``{"batch", "session"?, "series": [...]}``) as
+    ``(batch id, store series, session)``."""
     if not isinstance(doc, dict) or not isinstance(doc.get("series"), list):
         raise BadRequest("body must be an object with a 'series' list")
+    session = _session(doc.get("session"))
     series = []
     for i, entry in enumerate(doc["series"]):
         where = f"series[{i}]"
@@ -91,15 +106,20 @@ def parse_json_batch(doc):
             if arr is not None and len(arr) != len(values):
                 raise BadRequest(f"{where}.{label} has {len(arr)} entries but values has "
                                  f"{len(values)}")
-        series.append((model, name, steps, values, times))
-    return doc.get("batch"), series
+        relative = entry.get("relative", False)
+        if not isinstance(relative, bool):
+            raise BadRequest(f"{where}.relative must be true or false")
+        if relative and (steps is None or session is None):
+            raise BadRequest(f"{where}.relative needs 'steps' and the batch's 'session'")
+        series.append((model, name, steps, values, times, relative))
+    return doc.get("batch"), series, session
 
 
 def register(app, ctx):
     """Add ``POST /data`` and ``POST /api/v1/points``."""
 
-    def stored(bid, series):
-        result = ctx.write(ctx.store.write_points, series, batch_id(bid))
+    def stored(bid, series, session=None):
+        result = ctx.write(ctx.store.write_points, series, batch_id(bid), session)
         ctx.publish(point_events(result["series"]))
         return ok({"ok": True, "points": result["points"], "duplicate": result["duplicate"]})
 

@@ -2,6 +2,7 @@
 import bottle
 import numpy as np
 
+from .. import bucket_wire
 from ..http import fail, int_param, ok, param, step_param
 from ..jsonio import finite_or_text
 from ..store.base import RAW_LIMIT
@@ -70,13 +71,26 @@ def register(app, ctx):
             fail(404, f"no model named {model!r}")
         return ok(found)
 
-    def bucket_answer(model, name, buckets, x0, x1):
+    def bucket_answer(model, name, buckets, x0, x1, fields):
         result = ctx.read(store.read_buckets, model, name, buckets, x0, x1)
         if result is None:
             return None
+        cols = bucket_columns(result["agg"], result["level"])
         return {"model": model, "series": name, "level": result["level"],
                 "width": 2 ** result["level"], "count_total": result["count_total"],
-                "seq": result["seq"], "buckets": bucket_columns(result["agg"], result["level"])}
+                "seq": result["seq"], "buckets": {f: cols[f] for f in fields}}
+
+    def chart_format():
+        """``(fields, binary)``: the columns asked for and whether in binary."""
+        fields = bucket_wire.parse_fields(param("fields", False))
+        fmt = param("format", False) or "json"
+        if fmt not in ("json", "binary"):
+            fail(400, f"format must be 'json' or 'binary', got {fmt!r}")
+        return fields, fmt == "binary"
+
+    def binary(fields, results):
+        bottle.response.content_type = bucket_wire.CONTENT_TYPE
+        return bucket_wire.encode(fields, results)
 
     @app.get("/api/v1/series")
     def series():
@@ -90,7 +104,10 @@ def register(app, ctx):
                                                        after=after))
             found = found and {"model": model, "series": name, **found}
         else:
-            found = bucket_answer(model, name, buckets, x0, x1)
+            fields, as_binary = chart_format()
+            found = bucket_answer(model, name, buckets, x0, x1, fields)
+            if found is not None and as_binary:
+                return binary(fields, [found])
         if found is None:
             fail(404, f"model {model!r} has no series {name!r}")
         return ok(found)
@@ -104,10 +121,13 @@ def register(app, ctx):
             fail(400, f"at most {MAX_MODELS_PER_QUERY} 'model' parameters, got {len(models)}")
         x0, x1 = step_param("x0"), step_param("x1")
         buckets = int_param("buckets", 1, MAX_BUCKETS) or 1000
+        fields, as_binary = chart_format()
         results = []
         for raw in models:
             model = raw.encode("latin-1").decode("utf-8", "replace")  # bottle's WSGI decoding
-            found = bucket_answer(model, name, buckets, x0, x1)
+            found = bucket_answer(model, name, buckets, x0, x1, fields)
             results.append(found or {"model": model, "series": name,
                                      "error": f"model {model!r} has no series {name!r}"})
+        if as_binary:
+            return binary(fields, results)
         return ok({"series": name, "results": results})

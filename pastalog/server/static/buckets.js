@@ -17,7 +17,7 @@ export class Buckets {
 
   get length() { return this.k.length; }
 
-  /** From a parseBuckets() answer (api.js): the server's columns, as they are. */
+  /** From a parseBinaryBuckets() or parseBuckets() answer (api.js): the server's columns, as they are. */
   static fromResponse(r) {
     const b = new Buckets(r.level);
     const c = r.cols;

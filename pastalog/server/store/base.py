@@ -20,7 +20,7 @@ import os
 from typing import Any, Iterator, Optional, Sequence
 
 from ...errors import BadRequest, LimitExceeded, StorageError
-from ...limits import PNG_SIGNATURE
+from ...limits import PNG_SIGNATURE, RUN_STALE_SECONDS
 from .rows import SERIES_PAGE
 
 __all__ = ["BATCH_MEMORY", "DEFAULT_MAX_SERIES", "RAW_LIMIT", "SeriesInput", "Store",
@@ -111,17 +111,22 @@ class Store(abc.ABC):
     # -- writing -----------------------------------------------------------------
 
     @abc.abstractmethod
-    def write_points(self, series: Sequence[SeriesInput],
-                     batch_id: Optional[str] = None) -> "dict[str, Any]":
+    def write_points(self, series: Sequence[SeriesInput], batch_id: Optional[str] = None,
+                     session: Optional[str] = None) -> "dict[str, Any]":
         """Store a batch of points atomically.
 
         Parameters
         ----------
-        series : list of (model, name, steps, values, times)
+        series : list of (model, name, steps, values, times[, relative])
             ``steps`` may be ``None`` (continue the series from its last step + 1);
             ``times`` may be ``None`` (now). Arrays or sequences of equal length.
+            ``relative`` true (with ``session``): the steps are the session's implicit
+            counters, shifted past the series' stored steps at the session's first
+            batch (``store.runs.apply_offset``).
         batch_id : str, optional
             A batch stored before under the same id is not stored again.
+        session : str, optional
+            The client session (one ``Log``) the relative series come from.
 
         Returns
         -------
@@ -182,6 +187,32 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def gc(self) -> "dict[str, int]":
         """Remove stored blobs and temporary files that nothing refers to."""
+
+    # -- runs --------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def write_runs(self, records: "list[dict[str, Any]]") -> "list[tuple[str, Any]]":
+        """Merge run records (as ``store.runs.check_record`` returns them) into their
+        runs, making models that do not exist; ``[(model, run row), ...]``."""
+
+    @abc.abstractmethod
+    def patch_run(self, model: str, tags: "Optional[list[str]]" = None,
+                  notes: Optional[str] = None) -> Any:
+        """Replace a run's tags and/or notes; its row, or ``None`` for no such model."""
+
+    @abc.abstractmethod
+    def runs(self, *, limit: Optional[int] = None, after: Optional[str] = None,
+             contains: Optional[str] = None,
+             stale: float = RUN_STALE_SECONDS) -> "list[dict[str, Any]]":
+        """A page of runs (docs/API.md's RUN), sorted by name, each model once.
+
+        ``limit``, ``after`` and ``contains`` as in :meth:`models`; a running run not
+        heard from for ``stale`` seconds reads as crashed. Four queries per page.
+        """
+
+    @abc.abstractmethod
+    def run(self, name: str, *, stale: float = RUN_STALE_SECONDS) -> "Optional[dict[str, Any]]":
+        """One run as :meth:`runs` lists it, or ``None``."""
 
     # -- reading -----------------------------------------------------------------
 

@@ -3,9 +3,11 @@
 A payload says *what changed*, never the data (PostgreSQL caps a payload at 8,000
 bytes): ``{"o": origin, "p": [[model, series, seq_before, seq_after], ...]}`` for
 points, ``{"o": origin, "i": [model, name, step, time, sha, width, height]}`` for an
-image, ``{"o": origin, "h": [id, ...]}`` for histogram records. ``origin`` names the store
-object (one per server) that wrote, so a server skips its own changes, which its hub has already published. A write notifies inside
-its transaction: the notification is delivered when, and only if, it commits.
+image, ``{"o": origin, "r": [model, ...]}`` for run records, ``{"o": origin, "h": [id,
+...]}`` for histogram records. ``origin`` names the store object (one per server)
+that wrote, so a server skips its own changes, which its hub has already published.
+A write notifies inside its transaction: the notification is delivered when, and only
+if, it commits.
 
 Examples
 --------
@@ -18,7 +20,7 @@ Examples
 import json
 
 __all__ = ["CHANNEL", "MAX_PAYLOAD", "decode", "histogram_payloads", "image_payload",
-           "point_payloads"]
+           "point_payloads", "run_payload"]
 
 CHANNEL = "pastalog_changes"
 #: Bytes of one payload at most (PostgreSQL's limit is 8,000, less some room).
@@ -76,6 +78,19 @@ def histogram_payloads(origin, ids):
     if part:
         out.append(json.dumps({"o": origin, "h": part}, separators=(",", ":")).encode())
     return out
+
+
+def run_payload(origin, models):
+    """The payload for run records of ``models`` (names; as many as fit, the rest
+    dropped: a page re-reads runs when it reconnects)."""
+    out, size = [], 40
+    for model in models:
+        size += len(json.dumps(model, ensure_ascii=False).encode()) + 1
+        if size > MAX_PAYLOAD:
+            break
+        out.append(model)
+    return json.dumps({"o": origin, "r": out}, ensure_ascii=False,
+                      separators=(",", ":")).encode()
 
 
 def decode(payload):

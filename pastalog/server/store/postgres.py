@@ -31,6 +31,7 @@ import numpy as np
 
 from ...errors import BadRequest, StorageError
 from . import codec, pg_events
+from . import runs as run_rows
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
                    series_cap_error)
 from .histograms import PG_SCHEMA as _HIST_SCHEMA
@@ -44,7 +45,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
 log = logging.getLogger("pastalog.store")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
 #: Rows of the ``stats`` table (see the module docstring).
@@ -94,17 +95,24 @@ INSERT INTO stats SELECT g, 0, 0 FROM generate_series(0, {STATS_SHARDS - 1}) g
 """
 
 #: Schema changes by the version they bring; each runs once, in order, in the
-#: transaction that bumps the version.
-_MIGRATIONS: "dict[int, str]" = {
-    2: _HIST_SCHEMA,   # histograms (store/histograms.py)
+#: transaction that bumps the version (a callable gets the connection).
+_MIGRATIONS = {
+    # runs: their table, implicit-step offsets, each series' min and max (from its points)
+    2: lambda conn: ([conn.execute(sql) for sql in run_rows.schema_sql("postgresql")],
+                     run_rows.backfill_minmax(conn, "%s", decode_rows)),
+    3: _HIST_SCHEMA,   # histograms (store/histograms.py)
 }
 
-_SERIES_COLS = "id, count, min_step, max_step, last_step, agg_level, small_tail"
+_SERIES_COLS = "id, count, min_step, max_step, last_step, agg_level, small_tail, vmin, vmax"
 _SERIES_KEYS = ("id", "count", "min_step", "max_step", "last_step", "agg_level",
-                "small_tail")
+                "small_tail", "vmin", "vmax")
 #: Aggregate rows up to which a write sends them in pipeline mode with its other
 #: statements (multi-row INSERTs); more go by COPY, which pipeline mode cannot carry.
 PIPELINE_AGG_ROWS = 400
+
+
+def _in_ids(ids):
+    return "= ANY(%s)", (ids,)
 
 
 def _lock_key(model_id, name):
@@ -299,7 +307,11 @@ class PostgresStore(HistogramStore, Store):
         version = int(conn.execute(
             "SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            conn.execute(_MIGRATIONS[target])
+            step = _MIGRATIONS[target]
+            if callable(step):
+                step(conn)
+            else:
+                conn.execute(step)
             conn.execute("UPDATE meta SET value=%s WHERE key='schema_version'", (str(target),))
 
     def schema_version(self):
@@ -309,9 +321,9 @@ class PostgresStore(HistogramStore, Store):
 
     # -- writing points ----------------------------------------------------------
 
-    def write_points(self, series, batch_id=None):
+    def write_points(self, series, batch_id=None, session=None):
         """Store a batch of points atomically (see ``Store.write_points``)."""
-        return self._run(self._write_points, series, batch_id)
+        return self._run(self._write_points, series, batch_id, session)
 
     @staticmethod
     def _seen_batch(conn, batch_id, now):
@@ -333,15 +345,16 @@ class PostgresStore(HistogramStore, Store):
         return not conn.execute("INSERT INTO batches VALUES(%s, %s) ON CONFLICT DO NOTHING",
                                 (batch_id, now)).rowcount
 
-    def _write_points(self, conn, series, batch_id):
+    def _write_points(self, conn, series, batch_id, session=None):
         now = time.time()
         if self._seen_batch(conn, batch_id, now):
             return {"points": 0, "duplicate": True, "series": []}
         prepared = []
-        for model, name, steps, values, times in series:
+        for model, name, steps, values, times, *relative in series:
             values = np.asarray(values, dtype=np.float64).reshape(-1)
             if len(values):
-                prepared.append((model, name, steps, values, times))
+                prepared.append((model, name, steps, values, times,
+                                 bool(relative and relative[0] and session is not None)))
         # locks in one order everywhere: models by name, then series by (model, name)
         model_ids = {m: self._model_id(conn, m, now)
                      for m in sorted({p[0] for p in prepared})}
@@ -351,7 +364,7 @@ class PostgresStore(HistogramStore, Store):
         locked, deferred = {}, set()
         total = 0
         for i in order:
-            model, name, steps, values, times = prepared[i]
+            model, name, steps, values, times, relative = prepared[i]
             n = len(values)
             stats = locked.get((model, name))
             if stats is None:
@@ -361,6 +374,9 @@ class PostgresStore(HistogramStore, Store):
                 steps = np.arange(start, start + n, dtype=np.int64)
             else:
                 steps = np.asarray(steps, dtype=np.int64).reshape(-1)
+                if relative and len(steps) == n:
+                    steps = run_rows.apply_offset(conn, "%s", stats["id"], stats, session,
+                                                  steps, now)
             times = (np.full(n, now) if times is None
                      else np.asarray(times, dtype=np.float64).reshape(-1))
             if len(steps) != n or len(times) != n:
@@ -373,7 +389,7 @@ class PostgresStore(HistogramStore, Store):
             # a series twice in one batch: the second append starts where the first ends
             stats.update(count=after["count"], min_step=after["first_step"],
                          max_step=after["last_step"], last_step=int(steps[-1]),
-                         small_tail=plan["tail"])
+                         small_tail=plan["tail"], vmin=plan["row"][7], vmax=plan["row"][8])
             total += n
             written[i] = (model, name, steps, values, times, {"name": name, **after})
             changes.append((model, name, after["seq"] - n, after["seq"]))
@@ -448,11 +464,12 @@ class PostgresStore(HistogramStore, Store):
         level = stats["agg_level"]
         fresh, overlap = ((), ()) if level is None else self._cells(
             sid, level, steps, values, times, (stats["min_step"], stats["max_step"]))
+        vmin, vmax = run_rows.merge_minmax(stats["vmin"], stats["vmax"], values)
         plan = {"sid": sid, "n": n, "count": count, "tail": tail, "fresh": fresh,
                 "overlap": overlap, "level": level, "span": smax - smin + 1,
                 "data": (steps, values, times),
                 "row": (count, smin, smax, int(steps[-1]), _nan_none(last_value),
-                        float(times[-1]), tail, sid),
+                        float(times[-1]), tail, vmin, vmax, sid),
                 "pipelined": len(fresh) + len(overlap) <= PIPELINE_AGG_ROWS}
         return plan, {"count": count, "seq": count, "first_step": smin, "last_step": smax,
                       "last_value": last_value, "last_time": float(times[-1])}
@@ -463,7 +480,8 @@ class PostgresStore(HistogramStore, Store):
         self._insert_chunks(conn, plan["sid"], *plan["data"])
         conn.execute(
             "UPDATE series SET count=%s, min_step=%s, max_step=%s, last_step=%s, "
-            "last_value=%s, last_time=%s, small_tail=%s WHERE id=%s", plan["row"])
+            "last_value=%s, last_time=%s, small_tail=%s, vmin=%s, vmax=%s WHERE id=%s",
+            plan["row"])
         if plan["pipelined"]:
             insert_rows(conn, plan["fresh"], merge=False, copy=False)
             insert_rows(conn, plan["overlap"], merge=True)
@@ -589,7 +607,8 @@ class PostgresStore(HistogramStore, Store):
             "WHERE m.name=%s AND s.name=%s FOR UPDATE OF s", (model, name)).fetchone()
         if row is None:
             return 0
-        for table, key in (("chunks", "series_id"), ("agg", "series_id"), ("series", "id")):
+        for table, key in (("chunks", "series_id"), ("agg", "series_id"),
+                           ("run_offsets", "series_id"), ("series", "id")):
             conn.execute(f"DELETE FROM {table} WHERE {key}=%s", (row[0],))
         conn.pastalog_stats[0] -= 1
         conn.pastalog_stats[1] -= row[1]
@@ -629,6 +648,7 @@ class PostgresStore(HistogramStore, Store):
         shas = [r[0] for r in conn.execute("DELETE FROM images WHERE model_id=%s RETURNING sha",
                                            (mid,))]
         self._drop_unused_blobs(conn, shas)
+        gone += conn.execute("DELETE FROM runs WHERE model_id=%s", (mid,)).rowcount
         gone += self._delete_model_histograms(conn, mid)
         conn.execute("DELETE FROM models WHERE id=%s", (mid,))
         return gone + len(shas) or 1
@@ -646,6 +666,46 @@ class PostgresStore(HistogramStore, Store):
         return self._run(lambda c: sum(c.execute(
             f"DELETE FROM {table} WHERE time < %s", (cutoff,)).rowcount
             for table in ("batch_keys", "batches")))
+
+    # -- runs --------------------------------------------------------------------
+
+    def write_runs(self, records):
+        """Merge run records (checked by the route) into their runs; see ``Store``."""
+        return self._run(self._write_runs, records)
+
+    def _write_runs(self, conn, records):
+        now = time.time()
+        ids = {m: self._model_id(conn, m, now) for m in sorted({r["model"] for r in records})}
+        out = [(r["model"], run_rows.apply_record(conn, "%s", ids[r["model"]], r, now,
+                                                  lock=" FOR UPDATE")) for r in records]
+        self._notify(conn, [pg_events.run_payload(self.origin, sorted(ids))])
+        return out
+
+    def patch_run(self, model, tags=None, notes=None):
+        """Replace a run's tags and/or notes; its fields, or ``None`` for no such model."""
+        return self._run(self._patch_run, model, tags, notes)
+
+    def _patch_run(self, conn, model, tags, notes):
+        row = conn.execute("SELECT id FROM models WHERE name=%s FOR KEY SHARE",
+                           (model,)).fetchone()
+        if row is None:
+            return None
+        self._notify(conn, [pg_events.run_payload(self.origin, [model])])
+        return run_rows.patch_run(conn, "%s", row[0], tags, notes, time.time(),
+                                  lock=" FOR UPDATE")
+
+    def runs(self, *, limit=None, after=None, contains=None,
+             stale=run_rows.RUN_STALE_SECONDS):
+        """A page of runs sorted by name (see ``Store.runs``)."""
+        return self._read(lambda conn: run_rows.describe_runs(
+            conn, "%s", _in_ids, limit=limit, after=after, contains=contains, like="ILIKE",
+            collate=' COLLATE "C"', stale=stale, batch=10**9))
+
+    def run(self, name, *, stale=run_rows.RUN_STALE_SECONDS):
+        """One run as :meth:`runs` lists it, or ``None``."""
+        found = self._read(lambda conn: run_rows.describe_runs(
+            conn, "%s", _in_ids, name=name, collate=' COLLATE "C"', stale=stale))
+        return found[0] if found else None
 
     # -- reading -----------------------------------------------------------------
 

@@ -1,16 +1,19 @@
 """SQLiteStore: every point and image, durable in one SQLite database (WAL).
 
-Layout (schema version 1)::
+Layout (schema version 3)::
 
     models(id, name, created)
     series(id, model_id, name, count, min_step, max_step, last_step, last_value,
-           last_time, agg_level)
+           last_time, agg_level, vmin, vmax)
     chunks(id, series_id, n, step_min, step_max, steps, vals, times)   packed arrays
     agg(series_id, level, cell, count, nans, vmin, vmax, first, last,
         fstep, lstep, vsum, t0, t1)                                     pyramid
     images(id, model_id, name, step, time, sha, width, height)
     batch_keys(key, tag, time)   idempotency: a 64-bit key and 32-bit tag per batch id
     batches(id, time)            full ids, only for the (2**-64) case of a shared key
+    runs(model_id, session, status, error, config, tags, notes, provenance, start,
+         finish, heartbeat, seen)                                     see ``runs``
+    run_offsets(series_id, session, shift, time, first_step)        implicit steps
     histograms, hist_names       histogram records (store/histograms.py, shared)
 
 Points are stored in chunks of up to ``CHUNK_POINTS`` (packed by ``codec``; 8.7 to
@@ -39,6 +42,7 @@ import numpy as np
 
 from ...errors import BadRequest, DiskFull, StorageError
 from . import codec
+from . import runs as run_rows
 from .histograms import SQLITE_SCHEMA as _HIST_SCHEMA
 from .histograms import HistogramStore
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
@@ -53,7 +57,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 log = logging.getLogger("pastalog.store")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
 
@@ -90,7 +94,11 @@ CREATE TABLE IF NOT EXISTS batches(id TEXT PRIMARY KEY, time REAL NOT NULL) WITH
 _MIGRATIONS = {
     2: """CREATE TABLE IF NOT EXISTS batch_keys(
               key INTEGER PRIMARY KEY, tag INTEGER NOT NULL, time INTEGER NOT NULL);""",
-    3: _HIST_SCHEMA,   # histograms (store/histograms.py)
+    # runs: their table, implicit-step offsets, and each series' min and max (computed
+    # from the stored points once, here)
+    3: lambda conn: ([conn.execute(sql) for sql in run_rows.schema_sql("sqlite")],
+                     run_rows.backfill_minmax(conn, "?", decode_rows)),
+    4: _HIST_SCHEMA,   # histograms (store/histograms.py)
 }
 
 _INSERT_AGG = agg_insert_sql("?")
@@ -105,6 +113,10 @@ def _translate(exc):
     if "disk is full" in text or "SQLITE_FULL" in text:
         return DiskFull("the data directory's disk is full; free space and retry")
     return StorageError(f"could not write to the store: {text}")
+
+
+def _in_ids(ids):
+    return f"IN ({','.join('?' * len(ids))})", ids
 
 
 class SQLiteStore(HistogramStore, Store):
@@ -212,9 +224,21 @@ class SQLiteStore(HistogramStore, Store):
                 f"{self.path} has schema version {version}, newer than this pastalog "
                 f"understands ({SCHEMA_VERSION}); upgrade pastalog")
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            conn.executescript("BEGIN IMMEDIATE;" + _MIGRATIONS[target] +
-                               f"UPDATE meta SET value='{target}' WHERE key='schema_version';"
-                               "COMMIT;")
+            step = _MIGRATIONS[target]
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if callable(step):
+                    step(conn)
+                else:
+                    for sql in step.split(";"):
+                        if sql.strip():
+                            conn.execute(sql)
+                conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
+                             (str(target),))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _transaction(self, fn, *args):
         """Run ``fn(conn, *args)`` in one IMMEDIATE transaction on the writer."""
@@ -238,9 +262,9 @@ class SQLiteStore(HistogramStore, Store):
 
     # -- writing points ----------------------------------------------------------
 
-    def write_points(self, series, batch_id=None):
+    def write_points(self, series, batch_id=None, session=None):
         """Store a batch of points atomically (see ``Store.write_points``)."""
-        return self._transaction(self._write_points, series, batch_id)
+        return self._transaction(self._write_points, series, batch_id, session)
 
     @staticmethod
     def _seen_batch(conn, batch_id, now):
@@ -263,14 +287,14 @@ class SQLiteStore(HistogramStore, Store):
         conn.execute("INSERT INTO batches VALUES(?, ?)", (batch_id, now))
         return False
 
-    def _write_points(self, conn, series, batch_id):
+    def _write_points(self, conn, series, batch_id, session=None):
         now = time.time()
         if self._seen_batch(conn, batch_id, now):
             return {"points": 0, "duplicate": True, "series": []}
         written = []
         total = 0
         model_ids = {}
-        for model, name, steps, values, times in series:
+        for model, name, steps, values, times, *relative in series:
             values = np.asarray(values, dtype=np.float64).reshape(-1)
             n = len(values)
             if n == 0:
@@ -283,6 +307,8 @@ class SQLiteStore(HistogramStore, Store):
                 steps = np.arange(start, start + n, dtype=np.int64)
             else:
                 steps = np.asarray(steps, dtype=np.int64).reshape(-1)
+                if relative and relative[0] and session is not None and len(steps) == n:
+                    steps = run_rows.apply_offset(conn, "?", sid, stats, session, steps, now)
             times = (np.full(n, now) if times is None
                      else np.asarray(times, dtype=np.float64).reshape(-1))
             if len(steps) != n or len(times) != n:
@@ -301,16 +327,17 @@ class SQLiteStore(HistogramStore, Store):
 
     def _series_row(self, conn, model_id, name):
         row = conn.execute(
-            "SELECT id, count, min_step, max_step, last_step, agg_level FROM series "
-            "WHERE model_id=? AND name=?", (model_id, name)).fetchone()
+            "SELECT id, count, min_step, max_step, last_step, agg_level, vmin, vmax "
+            "FROM series WHERE model_id=? AND name=?", (model_id, name)).fetchone()
         if row is None:
             if self._series_count + self._delta[0] >= self.max_series:
                 raise series_cap_error(self.max_series)
             sid = conn.execute("INSERT INTO series(model_id, name) VALUES(?, ?)",
                                (model_id, name)).lastrowid
             self._delta[0] += 1
-            row = (sid, 0, None, None, None, None)
-        keys = ("id", "count", "min_step", "max_step", "last_step", "agg_level")
+            row = (sid, 0, None, None, None, None, None, None)
+        keys = ("id", "count", "min_step", "max_step", "last_step", "agg_level", "vmin",
+                "vmax")
         stats = dict(zip(keys, row))
         return stats["id"], stats
 
@@ -325,11 +352,13 @@ class SQLiteStore(HistogramStore, Store):
         if stats["min_step"] is not None:
             smin, smax = min(smin, stats["min_step"]), max(smax, stats["max_step"])
         last_value = float(values[-1])
+        vmin, vmax = run_rows.merge_minmax(stats["vmin"], stats["vmax"], values)
         conn.execute(
             "UPDATE series SET count=?, min_step=?, max_step=?, last_step=?, last_value=?, "
-            "last_time=? WHERE id=?",
+            "last_time=?, vmin=?, vmax=? WHERE id=?",
             (count, smin, smax, int(steps[-1]),
-             None if last_value != last_value else last_value, float(times[-1]), sid))
+             None if last_value != last_value else last_value, float(times[-1]), vmin, vmax,
+             sid))
         if n < CHUNK_POINTS:
             self._merge_small_chunks(conn, sid)
         level = stats["agg_level"]
@@ -465,7 +494,8 @@ class SQLiteStore(HistogramStore, Store):
             "WHERE m.name=? AND s.name=?", (model, name)).fetchone()
         if row is None:
             return 0
-        for table, key in (("chunks", "series_id"), ("agg", "series_id"), ("series", "id")):
+        for table, key in (("chunks", "series_id"), ("agg", "series_id"),
+                           ("run_offsets", "series_id"), ("series", "id")):
             conn.execute(f"DELETE FROM {table} WHERE {key}=?", (row[0],))
         self._delta[0] -= 1
         self._delta[1] -= row[1]
@@ -521,8 +551,10 @@ class SQLiteStore(HistogramStore, Store):
                                     (mid,)).fetchall():
             gone += self._delete_series(conn, model, name)
         gone += conn.execute("DELETE FROM images WHERE model_id=?", (mid,)).rowcount
+        had_run = conn.execute("DELETE FROM runs WHERE model_id=?", (mid,)).rowcount
         gone += self._delete_model_histograms(conn, mid)
         conn.execute("DELETE FROM models WHERE id=?", (mid,))
+        gone += had_run
         return gone or 1, shas
 
     def gc(self):
@@ -561,6 +593,39 @@ class SQLiteStore(HistogramStore, Store):
         return self._transaction(lambda c: sum(c.execute(
             f"DELETE FROM {table} WHERE time < ?", (cutoff,)).rowcount
             for table in ("batch_keys", "batches")))
+
+    # -- runs --------------------------------------------------------------------
+
+    def write_runs(self, records):
+        """Merge run records (checked by the route) into their runs; see ``Store``."""
+        return self._transaction(self._write_runs, records)
+
+    def _write_runs(self, conn, records):
+        now = time.time()
+        return [(r["model"], run_rows.apply_record(conn, "?", self._model_id(conn, r["model"], now),
+                                               r, now)) for r in records]
+
+    def patch_run(self, model, tags=None, notes=None):
+        """Replace a run's tags and/or notes; its fields, or ``None`` for no such model."""
+        return self._transaction(self._patch_run, model, tags, notes)
+
+    @staticmethod
+    def _patch_run(conn, model, tags, notes):
+        row = conn.execute("SELECT id FROM models WHERE name=?", (model,)).fetchone()
+        if row is None:
+            return None
+        return run_rows.patch_run(conn, "?", row[0], tags, notes, time.time())
+
+    def runs(self, *, limit=None, after=None, contains=None, stale=run_rows.RUN_STALE_SECONDS):
+        """A page of runs sorted by name (see ``Store.runs``)."""
+        return self._read(lambda conn: run_rows.describe_runs(
+            conn, "?", _in_ids, limit=limit, after=after, contains=contains, stale=stale))
+
+    def run(self, name, *, stale=run_rows.RUN_STALE_SECONDS):
+        """One run as :meth:`runs` lists it, or ``None``."""
+        found = self._read(lambda conn: run_rows.describe_runs(conn, "?", _in_ids, name=name,
+                                                           stale=stale))
+        return found[0] if found else None
 
     # -- reading -----------------------------------------------------------------
 
