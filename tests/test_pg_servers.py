@@ -171,6 +171,7 @@ def test_three_servers_four_clients_kill_9_and_a_database_restart_lose_nothing(
         doc = json.loads(line)
         if "run" in doc:        # the runs' records (status, provenance) come last
             assert doc["run"]["status"] == "finished"
+        if "steps" not in doc:          # run and histogram lines
             continue
         exported.setdefault(doc["model"], []).extend(zip(doc["steps"], doc["values"]))
     assert exported == {f"run{k}": [(i, float(i)) for i in range(n)]

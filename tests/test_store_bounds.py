@@ -139,15 +139,16 @@ def test_batch_ids_that_share_a_key_are_told_apart(store_location, monkeypatch):
 
 
 def test_a_version_1_store_upgrades_in_place_and_remembers_its_batches(tmp_path):
+
     with Store(tmp_path) as store:
         store.write_points([("m", "s", None, [1.0], None)])
         path = store.path
-    with sqlite3.connect(path) as conn:     # as version 1 left it
+    with sqlite3.connect(path) as conn:     # as version 1 left it: no later migration
         conn.execute("DROP TABLE batch_keys")
-        for table in ("runs", "run_offsets"):       # (and what version 3 added)
-            conn.execute(f"DROP TABLE {table}")
-        for column in ("vmin", "vmax"):
-            conn.execute(f"ALTER TABLE series DROP COLUMN {column}")
+        for table in ("runs", "run_offsets", "histograms", "hist_names"):   # 3 and 4
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute("ALTER TABLE series DROP COLUMN vmin")
+        conn.execute("ALTER TABLE series DROP COLUMN vmax")
         conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
         conn.execute("INSERT INTO batches VALUES('old-batch', 1e9)")
     with Store(tmp_path) as store:
@@ -156,7 +157,7 @@ def test_a_version_1_store_upgrades_in_place_and_remembers_its_batches(tmp_path)
         assert store.read_series("m", "s")["values"].tolist() == [1.0]
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() \
-            == (str(SCHEMA_VERSION),)
+            == (str(SCHEMA_VERSION),)     # every migration ran
 
 
 def test_a_newer_schema_is_refused_in_one_line(store_location):

@@ -1,8 +1,8 @@
 """Live events from the other servers on the same database, into this server's hub.
 
 A PostgreSQL store notifies what each write changed (``store.pg_events``: model,
-series, the range of sequence numbers; an image's record). :class:`CrossFeed` listens
-on its own connection, skips its own server's changes (the routes published those),
+series, the range of sequence numbers; an image's record; histogram records' ids).
+:class:`CrossFeed` listens on its own connection, skips its own server's changes (the routes published those),
 reads the points that this server's subscribers want (only when one wants that model)
 and publishes them as the local writes are published: a ``points`` event with the
 points, or a ``refresh`` when a write was too big to inline; a ``run`` event for run
@@ -16,6 +16,7 @@ import gevent
 import gevent.event
 
 from .hub import INLINE_POINTS
+from .routes.histograms import histogram_event
 from .routes.images import blob_url
 from .store import pg_events
 
@@ -102,6 +103,8 @@ class CrossFeed:
                 events.append({"type": "image", "model": model, "name": name, "step": step,
                                "time": when, "sha": sha, "width": width, "height": height,
                                "url": blob_url(sha)})
+        for rid in doc.get("h", ()):
+            events.extend(self._histogram(rid))
         for model in doc.get("r", ()):
             if self.hub.wants(model):
                 try:
@@ -122,6 +125,16 @@ class CrossFeed:
                 log.warning("could not read %r/%r for live events: %s", model, name, exc)
         if events:
             self.hub.publish(events)
+
+    def _histogram(self, rid):
+        try:
+            found = self.store.histogram_by_id(rid)
+        except Exception as exc:   # a failed read must not stop the feed
+            log.warning("could not read histogram record %r for live events: %s", rid, exc)
+            return []
+        if found is None or not self.hub.wants(found[0]):
+            return []
+        return [histogram_event(*found)]
 
     def _points(self, model, name, before, after):
         if after - before <= INLINE_POINTS:

@@ -7,6 +7,7 @@ ingest     ``POST /data``, ``POST /api/v1/points``
 read       models, series, buckets
 runs       run records, the runs listing, ``PATCH`` of tags and notes
 images     image upload, listing, blobs
+histograms histogram upload, thinned reading, delete
 live       ``/ws``
 =========  ===========================================================
 """
@@ -17,7 +18,7 @@ from ...limits import RUN_STALE_SECONDS
 
 __all__ = ["Context", "GROUPS"]
 
-GROUPS = ("pages", "admin", "ingest", "read", "runs", "images", "live")
+GROUPS = ("pages", "admin", "ingest", "read", "runs", "images", "histograms", "live")
 
 
 def _direct(fn: Callable, *args: Any) -> Any:

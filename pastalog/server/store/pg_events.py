@@ -3,9 +3,11 @@
 A payload says *what changed*, never the data (PostgreSQL caps a payload at 8,000
 bytes): ``{"o": origin, "p": [[model, series, seq_before, seq_after], ...]}`` for
 points, ``{"o": origin, "i": [model, name, step, time, sha, width, height]}`` for an
-image, ``{"o": origin, "r": [model, ...]}`` for run records. ``origin`` names the store object (one per server) that wrote, so a server
-skips its own changes, which its hub has already published. A write notifies inside
-its transaction: the notification is delivered when, and only if, it commits.
+image, ``{"o": origin, "r": [model, ...]}`` for run records, ``{"o": origin, "h": [id,
+...]}`` for histogram records. ``origin`` names the store object (one per server)
+that wrote, so a server skips its own changes, which its hub has already published.
+A write notifies inside its transaction: the notification is delivered when, and only
+if, it commits.
 
 Examples
 --------
@@ -17,8 +19,8 @@ Examples
 """
 import json
 
-__all__ = ["CHANNEL", "MAX_PAYLOAD", "decode", "image_payload", "point_payloads",
-           "run_payload"]
+__all__ = ["CHANNEL", "MAX_PAYLOAD", "decode", "histogram_payloads", "image_payload",
+           "point_payloads", "run_payload"]
 
 CHANNEL = "pastalog_changes"
 #: Bytes of one payload at most (PostgreSQL's limit is 8,000, less some room).
@@ -52,6 +54,30 @@ def image_payload(origin, record):
     return json.dumps({"o": origin, "i": [record[k] for k in (
         "model", "name", "step", "time", "sha", "width", "height")]},
         ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def histogram_payloads(origin, ids):
+    """Payloads for stored histogram records: their ids (``{"o", "h": [id, ...]}``, at
+    most ``MAX_PAYLOAD`` bytes each); a record itself (up to 10,000 bins) would not fit,
+    so the listener reads it.
+
+    Examples
+    --------
+    >>> sizes = [len(p) for p in histogram_payloads("a1", range(10**6, 10**6 + 2000))]
+    >>> len(sizes), max(sizes) <= MAX_PAYLOAD
+    (3, True)
+    """
+    out, part, size = [], [], len(origin) + 20
+    for rid in ids:
+        text = str(int(rid))
+        if part and size + len(text) + 1 > MAX_PAYLOAD:
+            out.append(json.dumps({"o": origin, "h": part}, separators=(",", ":")).encode())
+            part, size = [], len(origin) + 20
+        part.append(int(rid))
+        size += len(text) + 1
+    if part:
+        out.append(json.dumps({"o": origin, "h": part}, separators=(",", ":")).encode())
+    return out
 
 
 def run_payload(origin, models):

@@ -34,6 +34,8 @@ from . import codec, pg_events
 from . import runs as run_rows
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
                    series_cap_error)
+from .histograms import PG_SCHEMA as _HIST_SCHEMA
+from .histograms import HistogramStore
 from .pyramid import (AGG_COLUMNS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate, bucket_level,
                       merge_levels, pyramid_cells, pyramid_level)
 from .rows import (SERIES_PAGE, attach_series, columns, decode_rows, describe_times,
@@ -43,7 +45,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
 log = logging.getLogger("pastalog.store")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
 #: Rows of the ``stats`` table (see the module docstring).
@@ -98,6 +100,7 @@ _MIGRATIONS = {
     # runs: their table, implicit-step offsets, each series' min and max (from its points)
     2: lambda conn: ([conn.execute(sql) for sql in run_rows.schema_sql("postgresql")],
                      run_rows.backfill_minmax(conn, "%s", decode_rows)),
+    3: _HIST_SCHEMA,   # histograms (store/histograms.py)
 }
 
 _SERIES_COLS = "id, count, min_step, max_step, last_step, agg_level, small_tail, vmin, vmax"
@@ -145,7 +148,7 @@ def _shown(url):
     return url
 
 
-class PostgresStore(Store):
+class PostgresStore(HistogramStore, Store):
     """The store shared by several servers: one PostgreSQL database.
 
     Parameters
@@ -187,6 +190,19 @@ class PostgresStore(Store):
     #: Its calls wait on sockets (cooperatively under gevent), so a server may run them
     #: in its request greenlets, concurrently, instead of on one writer thread.
     concurrent = True
+
+    # for HistogramStore (store/histograms.py)
+    _HMARK, _HLOCK, _HCOLLATE = "%s", " FOR UPDATE", ' COLLATE "C"'
+
+    def _hist_tx(self, fn, *args):
+        return self._run(fn, *args)
+
+    @staticmethod
+    def _hist_in(column, ids):
+        return f"{column} = ANY(%s)", [list(ids)]
+
+    def _hist_notify(self, conn, written):
+        self._notify(conn, pg_events.histogram_payloads(self.origin, [r["id"] for r in written]))
 
     def __init__(self, url, *, max_series=DEFAULT_MAX_SERIES, pool_size=8, timeout=10.0,
                  synchronous=None, lock="row"):
@@ -633,6 +649,7 @@ class PostgresStore(Store):
                                            (mid,))]
         self._drop_unused_blobs(conn, shas)
         gone += conn.execute("DELETE FROM runs WHERE model_id=%s", (mid,)).rowcount
+        gone += self._delete_model_histograms(conn, mid)
         conn.execute("DELETE FROM models WHERE id=%s", (mid,))
         return gone + len(shas) or 1
 
@@ -706,8 +723,7 @@ class PostgresStore(Store):
                            "WHERE name=%s", [name], series_limit, series_after)
         return found[0] if found else None
 
-    @staticmethod
-    def _describe(conn, sql, args, series_limit, series_after):
+    def _describe(self, conn, sql, args, series_limit, series_after):
         out = {mid: {"name": name, "last_time": created, "series": [], "images": []}
                for mid, name, created in conn.execute(sql, args)}
         ids = list(out)
@@ -725,6 +741,7 @@ class PostgresStore(Store):
                 out[mid]["images"].append({"name": name, "count": count, "first_step": first,
                                            "last_step": last, "last_time": when,
                                            "last_sha": sha})
+        self._attach_histograms(conn, out, ids)
         return describe_times(out)
 
     @staticmethod

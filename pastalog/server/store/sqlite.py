@@ -14,6 +14,7 @@ Layout (schema version 3)::
     runs(model_id, session, status, error, config, tags, notes, provenance, start,
          finish, heartbeat, seen)                                     see ``runs``
     run_offsets(series_id, session, shift, time, first_step)        implicit steps
+    histograms, hist_names       histogram records (store/histograms.py, shared)
 
 Points are stored in chunks of up to ``CHUNK_POINTS`` (packed by ``codec``; 8.7 to
 11.1 bytes a point measured in benchmarks/RESULTS.md). Small ingests append small chunks that are merged once a series
@@ -42,6 +43,8 @@ import numpy as np
 from ...errors import BadRequest, DiskFull, StorageError
 from . import codec
 from . import runs as run_rows
+from .histograms import SQLITE_SCHEMA as _HIST_SCHEMA
+from .histograms import HistogramStore
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
                    series_cap_error, sqlite_path)
 from .rows import (SERIES_PAGE, attach_series, columns as _columns, decode_rows,
@@ -54,7 +57,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 log = logging.getLogger("pastalog.store")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
 
@@ -95,6 +98,7 @@ _MIGRATIONS = {
     # from the stored points once, here)
     3: lambda conn: ([conn.execute(sql) for sql in run_rows.schema_sql("sqlite")],
                      run_rows.backfill_minmax(conn, "?", decode_rows)),
+    4: _HIST_SCHEMA,   # histograms (store/histograms.py)
 }
 
 _INSERT_AGG = agg_insert_sql("?")
@@ -115,7 +119,7 @@ def _in_ids(ids):
     return f"IN ({','.join('?' * len(ids))})", ids
 
 
-class SQLiteStore(Store):
+class SQLiteStore(HistogramStore, Store):
     """The durable store under one data directory: SQLite for rows, files for PNGs.
 
     Parameters
@@ -135,6 +139,16 @@ class SQLiteStore(Store):
     [2.5, 2.0]
     >>> store.close()
     """
+
+    # for HistogramStore (store/histograms.py)
+    _HMARK, _HLOCK, _HCOLLATE = "?", "", ""
+
+    def _hist_tx(self, fn, *args):
+        return self._transaction(fn, *args)
+
+    @staticmethod
+    def _hist_in(column, ids):
+        return f"{column} IN ({','.join('?' * len(ids))})", list(ids)
 
     def __init__(self, data_dir, *, synchronous="NORMAL", max_series=DEFAULT_MAX_SERIES):
         self.data_dir = sqlite_path(data_dir)
@@ -538,6 +552,7 @@ class SQLiteStore(Store):
             gone += self._delete_series(conn, model, name)
         gone += conn.execute("DELETE FROM images WHERE model_id=?", (mid,)).rowcount
         had_run = conn.execute("DELETE FROM runs WHERE model_id=?", (mid,)).rowcount
+        gone += self._delete_model_histograms(conn, mid)
         conn.execute("DELETE FROM models WHERE id=?", (mid,))
         gone += had_run
         return gone or 1, shas
@@ -646,6 +661,7 @@ class SQLiteStore(Store):
                 out[mid]["images"].append({"name": name, "count": count, "first_step": first,
                                            "last_step": last, "last_time": when,
                                            "last_sha": sha})
+            self._attach_histograms(conn, out, part)
         return describe_times(out)
 
     @staticmethod
