@@ -27,6 +27,7 @@ export class Catalog {
         name: m.name, last_time: m.last_time,
         series: new Map((m.series || []).map(s => [s.name, seriesMeta(s)])),
         images: new Map((m.images || []).map(i => [i.name, { ...i }])),
+        histograms: new Map((m.histograms || []).map(x => [x.name, { ...x }])),
       });
     }
     this.models = next;
@@ -65,7 +66,7 @@ export class Catalog {
     let m = this.models.get(model);
     let created = false;
     if (!m) {
-      m = { name: model, last_time: null, series: new Map(), images: new Map() };
+      m = { name: model, last_time: null, series: new Map(), images: new Map(), histograms: new Map() };
       this.models.set(model, m);
       created = true;
     }
@@ -111,6 +112,13 @@ export class Catalog {
         if (!im) { im = { name: ev.name, count: 0, first_step: ev.step }; m.images.set(ev.name, im); structural = true; }
         im.count += 1;
         if (im.last_step == null || ev.step >= im.last_step) { im.last_step = ev.step; im.last_sha = ev.sha; im.last_time = ev.time; }
+      } else if (ev.type === 'histogram') {
+        const [m, c] = this._ensure(ev.model);
+        structural ||= c;
+        let hs = m.histograms.get(ev.name);
+        if (!hs) { hs = { name: ev.name, count: 0, first_step: ev.step }; m.histograms.set(ev.name, hs); structural = true; }
+        hs.count += 1;
+        if (hs.last_step == null || ev.step >= hs.last_step) { hs.last_step = ev.step; hs.last_time = ev.time; }
       } else if (ev.type === 'deleted') {
         const m = this.models.get(ev.model);
         if (!m) continue;
