@@ -124,6 +124,7 @@ export class Catalog {
         if (!m) continue;
         if (ev.series != null) structural ||= m.series.delete(ev.series);
         else if (ev.image != null) structural ||= m.images.delete(ev.image);
+        else if (ev.histogram != null) structural ||= m.histograms.delete(ev.histogram);
         else { this.models.delete(ev.model); structural = true; }
       }
     }

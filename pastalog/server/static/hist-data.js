@@ -16,7 +16,9 @@ export const LIMIT = 200;
  */
 export function parseRecord(r) {
   const edges = numColumn(r.edges), counts = numColumn(r.counts);
-  if (edges.length !== counts.length + 1 || !Number.isFinite(num(r.step))) {
+  // a record of no finite value has no bins at all (docs/API.md)
+  const fits = edges.length === counts.length + 1 || (edges.length === 0 && counts.length === 0);
+  if (!fits || !Number.isFinite(num(r.step))) {
     throw new TypeError(`a histogram record needs a step and one edge more than counts: step ${r.step}, ` +
       `${edges.length} edges, ${counts.length} counts`);
   }
@@ -36,7 +38,7 @@ export class HistData {
   /** @param {object} o {model, name, onChange(), onError(message)} */
   constructor(o) {
     this.o = o;
-    this.records = [];       // in step order, one per step
+    this.records = [];       // in step order (a step logged twice: in arrival order)
     this.total = 0;          // records the store has (the server's "total" plus live ones since)
     this.loading = false;
     this.loaded = false;
@@ -63,7 +65,11 @@ export class HistData {
       this.records = recs;
       this.total = num(r.total) || recs.length;
       this.error = null;
-      for (const rec of this._early) this._insert(rec);
+      // live records the answer may have missed: those after its last one
+      const last = recs.at(-1);
+      for (const rec of this._early) {
+        if (!last || rec.step > last.step || (rec.step === last.step && rec.time > last.time)) this._insert(rec);
+      }
     } catch (e) {
       if (abort.signal.aborted) return;
       this.error = e.message;
@@ -79,19 +85,18 @@ export class HistData {
     let rec;
     try { rec = parseRecord(ev); } catch (e) { this.dropped++; console.warn('pastalog:', e.message); return; }
     if (this.loading) this._early.push(rec);
-    if (this._insert(rec)) this.total++;
+    this._insert(rec);
+    this.total++;
     if (this.records.length > 2 * LIMIT) this._reload();
     this.o.onChange();
   }
 
-  /** Insert in step order; a record of a step already held replaces it. True if new. */
+  /** Insert in step order, after the records of the same step. */
   _insert(rec) {
     const a = this.records;
     let lo = 0, hi = a.length;
-    while (lo < hi) { const m = (lo + hi) >> 1; if (a[m].step < rec.step) lo = m + 1; else hi = m; }
-    if (lo < a.length && a[lo].step === rec.step) { a[lo] = rec; return false; }
+    while (lo < hi) { const m = (lo + hi) >> 1; if (a[m].step <= rec.step) lo = m + 1; else hi = m; }
     a.splice(lo, 0, rec);
-    return true;
   }
 
   /** Index of the record whose step is nearest `step` (-1 when there is none). */
