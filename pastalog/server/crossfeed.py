@@ -1,8 +1,8 @@
 """Live events from the other servers on the same database, into this server's hub.
 
 A PostgreSQL store notifies what each write changed (``store.pg_events``: model,
-series, the range of sequence numbers; an image's record). :class:`CrossFeed` listens
-on its own connection, skips its own server's changes (the routes published those),
+series, the range of sequence numbers; an image's record; a histogram record's id).
+:class:`CrossFeed` listens on its own connection, skips its own server's changes (the routes published those),
 reads the points that this server's subscribers want (only when one wants that model)
 and publishes them as the local writes are published: a ``points`` event with the
 points, or a ``refresh`` when a write was too big to inline. A lost connection is
@@ -15,6 +15,7 @@ import gevent
 import gevent.event
 
 from .hub import INLINE_POINTS
+from .routes.histograms import histogram_event
 from .routes.images import blob_url
 from .store import pg_events
 
@@ -101,6 +102,8 @@ class CrossFeed:
                 events.append({"type": "image", "model": model, "name": name, "step": step,
                                "time": when, "sha": sha, "width": width, "height": height,
                                "url": blob_url(sha)})
+        if "h" in doc:
+            events.extend(self._histogram(doc["h"]))
         for model, name, before, after in doc.get("p", ()):
             if not self.hub.wants(model):
                 continue
@@ -110,6 +113,16 @@ class CrossFeed:
                 log.warning("could not read %r/%r for live events: %s", model, name, exc)
         if events:
             self.hub.publish(events)
+
+    def _histogram(self, rid):
+        try:
+            found = self.store.histogram_by_id(rid)
+        except Exception as exc:   # a failed read must not stop the feed
+            log.warning("could not read histogram record %r for live events: %s", rid, exc)
+            return []
+        if found is None or not self.hub.wants(found[0]):
+            return []
+        return [histogram_event(*found)]
 
     def _points(self, model, name, before, after):
         if after - before <= INLINE_POINTS:

@@ -6,6 +6,7 @@ admin      ``/healthz``, ``/api/v1/session``, the deletes
 ingest     ``POST /data``, ``POST /api/v1/points``
 read       models, series, buckets
 images     image upload, listing, blobs
+histograms histogram upload, thinned reading, delete
 live       ``/ws``
 =========  ===========================================================
 """
@@ -14,7 +15,7 @@ from typing import Any, Callable, Optional
 
 __all__ = ["Context", "GROUPS"]
 
-GROUPS = ("pages", "admin", "ingest", "read", "images", "live")
+GROUPS = ("pages", "admin", "ingest", "read", "images", "histograms", "live")
 
 
 def _direct(fn: Callable, *args: Any) -> Any:

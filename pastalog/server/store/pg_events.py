@@ -3,8 +3,8 @@
 A payload says *what changed*, never the data (PostgreSQL caps a payload at 8,000
 bytes): ``{"o": origin, "p": [[model, series, seq_before, seq_after], ...]}`` for
 points, ``{"o": origin, "i": [model, name, step, time, sha, width, height]}`` for an
-image. ``origin`` names the store object (one per server) that wrote, so a server
-skips its own changes, which its hub has already published. A write notifies inside
+image, ``{"o": origin, "h": id}`` for a histogram record. ``origin`` names the store
+object (one per server) that wrote, so a server skips its own changes, which its hub has already published. A write notifies inside
 its transaction: the notification is delivered when, and only if, it commits.
 
 Examples
@@ -17,7 +17,8 @@ Examples
 """
 import json
 
-__all__ = ["CHANNEL", "MAX_PAYLOAD", "decode", "image_payload", "point_payloads"]
+__all__ = ["CHANNEL", "MAX_PAYLOAD", "decode", "histogram_payload", "image_payload",
+           "point_payloads"]
 
 CHANNEL = "pastalog_changes"
 #: Bytes of one payload at most (PostgreSQL's limit is 8,000, less some room).
@@ -51,6 +52,12 @@ def image_payload(origin, record):
     return json.dumps({"o": origin, "i": [record[k] for k in (
         "model", "name", "step", "time", "sha", "width", "height")]},
         ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def histogram_payload(origin, rid):
+    """The payload for one stored histogram record: its id (``{"o", "h": id}``); the
+    record itself (up to 10,000 bins) would not fit, so the listener reads it."""
+    return json.dumps({"o": origin, "h": int(rid)}, separators=(",", ":")).encode()
 
 
 def decode(payload):

@@ -33,6 +33,8 @@ from ...errors import BadRequest, StorageError
 from . import codec, pg_events
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
                    series_cap_error)
+from .histograms import PG_SCHEMA as _HIST_SCHEMA
+from .histograms import HistogramStore
 from .pyramid import (AGG_COLUMNS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate, bucket_level,
                       merge_levels, pyramid_cells, pyramid_level)
 from .rows import (SERIES_PAGE, attach_series, columns, decode_rows, describe_times,
@@ -42,7 +44,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
 log = logging.getLogger("pastalog.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
 #: Rows of the ``stats`` table (see the module docstring).
@@ -91,9 +93,11 @@ INSERT INTO stats SELECT g, 0, 0 FROM generate_series(0, {STATS_SHARDS - 1}) g
     ON CONFLICT DO NOTHING;
 """
 
-#: Schema changes by the version they bring (none yet: version 1 is the first);
-#: each runs once, in order, in the transaction that bumps the version.
-_MIGRATIONS: "dict[int, str]" = {}
+#: Schema changes by the version they bring; each runs once, in order, in the
+#: transaction that bumps the version.
+_MIGRATIONS: "dict[int, str]" = {
+    2: _HIST_SCHEMA,   # histograms (store/histograms.py)
+}
 
 _SERIES_COLS = "id, count, min_step, max_step, last_step, agg_level, small_tail"
 _SERIES_KEYS = ("id", "count", "min_step", "max_step", "last_step", "agg_level",
@@ -136,7 +140,7 @@ def _shown(url):
     return url
 
 
-class PostgresStore(Store):
+class PostgresStore(HistogramStore, Store):
     """The store shared by several servers: one PostgreSQL database.
 
     Parameters
@@ -178,6 +182,19 @@ class PostgresStore(Store):
     #: Its calls wait on sockets (cooperatively under gevent), so a server may run them
     #: in its request greenlets, concurrently, instead of on one writer thread.
     concurrent = True
+
+    # for HistogramStore (store/histograms.py)
+    _HMARK, _HLOCK, _HCOLLATE = "%s", " FOR UPDATE", ' COLLATE "C"'
+
+    def _hist_tx(self, fn, *args):
+        return self._run(fn, *args)
+
+    @staticmethod
+    def _hist_in(column, ids):
+        return f"{column} = ANY(%s)", [list(ids)]
+
+    def _hist_notify(self, conn, written):
+        self._notify(conn, [pg_events.histogram_payload(self.origin, r["id"]) for r in written])
 
     def __init__(self, url, *, max_series=DEFAULT_MAX_SERIES, pool_size=8, timeout=10.0,
                  synchronous=None, lock="row"):
@@ -612,6 +629,7 @@ class PostgresStore(Store):
         shas = [r[0] for r in conn.execute("DELETE FROM images WHERE model_id=%s RETURNING sha",
                                            (mid,))]
         self._drop_unused_blobs(conn, shas)
+        gone += self._delete_model_histograms(conn, mid)
         conn.execute("DELETE FROM models WHERE id=%s", (mid,))
         return gone + len(shas) or 1
 
@@ -645,8 +663,7 @@ class PostgresStore(Store):
                            "WHERE name=%s", [name], series_limit, series_after)
         return found[0] if found else None
 
-    @staticmethod
-    def _describe(conn, sql, args, series_limit, series_after):
+    def _describe(self, conn, sql, args, series_limit, series_after):
         out = {mid: {"name": name, "last_time": created, "series": [], "images": []}
                for mid, name, created in conn.execute(sql, args)}
         ids = list(out)
@@ -664,6 +681,7 @@ class PostgresStore(Store):
                 out[mid]["images"].append({"name": name, "count": count, "first_step": first,
                                            "last_step": last, "last_time": when,
                                            "last_sha": sha})
+        self._attach_histograms(conn, out, ids)
         return describe_times(out)
 
     @staticmethod

@@ -131,7 +131,7 @@ def describe_times(out):
     """Models (a dict by id) sorted by name, each with the latest time of its records."""
     for model in out.values():
         times = [s["last_time"] for s in model["series"] + model["images"]
-                 if s["last_time"] is not None]
+                 + model.get("histograms", []) if s["last_time"] is not None]
         latest = model.pop("_latest", None)
         model["last_time"] = max(times + [model["last_time"]]
                                  + ([latest] if latest is not None else []))

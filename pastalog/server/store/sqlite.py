@@ -38,6 +38,8 @@ import numpy as np
 
 from ...errors import BadRequest, DiskFull, StorageError
 from . import codec
+from .histograms import SQLITE_SCHEMA as _HIST_SCHEMA
+from .histograms import HistogramStore
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
                    series_cap_error, sqlite_path)
 from .rows import (SERIES_PAGE, attach_series, columns as _columns, decode_rows,
@@ -50,7 +52,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 log = logging.getLogger("pastalog.store")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
 
@@ -87,6 +89,7 @@ CREATE TABLE IF NOT EXISTS batches(id TEXT PRIMARY KEY, time REAL NOT NULL) WITH
 _MIGRATIONS = {
     2: """CREATE TABLE IF NOT EXISTS batch_keys(
               key INTEGER PRIMARY KEY, tag INTEGER NOT NULL, time INTEGER NOT NULL);""",
+    3: _HIST_SCHEMA,   # histograms (store/histograms.py)
 }
 
 _INSERT_AGG = agg_insert_sql("?")
@@ -103,7 +106,7 @@ def _translate(exc):
     return StorageError(f"could not write to the store: {text}")
 
 
-class SQLiteStore(Store):
+class SQLiteStore(HistogramStore, Store):
     """The durable store under one data directory: SQLite for rows, files for PNGs.
 
     Parameters
@@ -123,6 +126,16 @@ class SQLiteStore(Store):
     [2.5, 2.0]
     >>> store.close()
     """
+
+    # for HistogramStore (store/histograms.py)
+    _HMARK, _HLOCK, _HCOLLATE = "?", "", ""
+
+    def _hist_tx(self, fn, *args):
+        return self._transaction(fn, *args)
+
+    @staticmethod
+    def _hist_in(column, ids):
+        return f"{column} IN ({','.join('?' * len(ids))})", list(ids)
 
     def __init__(self, data_dir, *, synchronous="NORMAL", max_series=DEFAULT_MAX_SERIES):
         self.data_dir = sqlite_path(data_dir)
@@ -507,6 +520,7 @@ class SQLiteStore(Store):
                                     (mid,)).fetchall():
             gone += self._delete_series(conn, model, name)
         gone += conn.execute("DELETE FROM images WHERE model_id=?", (mid,)).rowcount
+        gone += self._delete_model_histograms(conn, mid)
         conn.execute("DELETE FROM models WHERE id=?", (mid,))
         return gone or 1, shas
 
@@ -581,6 +595,7 @@ class SQLiteStore(Store):
                 out[mid]["images"].append({"name": name, "count": count, "first_step": first,
                                            "last_step": last, "last_time": when,
                                            "last_sha": sha})
+            self._attach_histograms(conn, out, part)
         return describe_times(out)
 
     @staticmethod
