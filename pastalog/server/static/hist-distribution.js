@@ -20,6 +20,8 @@ export class DistributionView {
     this.u = null;
     this.drawCount = 0;
     this.hovered = null;
+    this.zoom = null;          // [min, max] steps the user zoomed to, or null
+    this._setting = false;
     this._ro = new ResizeObserver(() => {
       const w = Math.max(200, this.el.clientWidth);
       if (this.u && Math.abs(w - this.u.width) >= 2) this.u.setSize({ width: w, height: this.u.height });
@@ -60,9 +62,16 @@ export class DistributionView {
       hooks: {
         setCursor: [u => self._cursor(u)],
         draw: [() => { self.drawCount++; }],
+        setScale: [(u, key) => { if (key === 'x' && !self._setting) self._zoomed(u); }],
       },
     }, this._columns(), this.el);
-    this.u.over.addEventListener('dblclick', () => this.draw(true));
+  }
+
+  /** A drag or a double-click set x: remember a zoom (a range short of the data's). */
+  _zoomed(u) {
+    const recs = this.o.data.records;
+    const { min, max } = u.scales.x;
+    this.zoom = !recs.length || (min <= recs[0].step && max >= recs.at(-1).step) ? null : [min, max];
   }
 
   _cursor(u) {
@@ -71,12 +80,15 @@ export class DistributionView {
     if (this.o.onHover) this.o.onHover(this.hovered);
   }
 
-  /** Redraw with the records held now (reset=true also resets a zoom). */
-  draw(reset = false) {
+  /** Redraw with the records held now; a zoom stays. */
+  draw() {
     if (!this.u) { this._build(); return; }
-    const zoomed = this.u.scales.x.min != null && this.o.data.records.length &&
-      (this.u.scales.x.min > this.o.data.records[0].step || this.u.scales.x.max < this.o.data.records.at(-1).step);
-    this.u.setData(this._columns(), reset || !zoomed);
+    this._setting = true;
+    try {
+      this.u.setData(this._columns(), !this.zoom);
+      // (setData without resetting scales draws nothing of its own)
+      if (this.zoom) this.u.setScale('x', { min: this.zoom[0], max: this.zoom[1] });
+    } finally { this._setting = false; }
   }
 
   /** Point the hover at record `index` (tests and keyboard). */

@@ -162,8 +162,11 @@ export class HeatmapView {
   draw() { this.plot.draw(); }
 
   snapshot() {
+    const L = this.L;
     return { kind: 'heatmap', drawCount: this.plot.drawCount, drawMs: this.plot.drawMs,
-      records: this.o.data.records.length, width: this.plot.w, height: this.plot.h };
+      records: this.o.data.records.length, width: this.plot.w, height: this.plot.h,
+      // the cells' box in the canvas (CSS px) and the steps and values at its edges
+      plot: L ? { left: PAD.left, top: PAD.top, width: L.pw, height: L.ph, x: [L.lo, L.hi], y: [L.v0, L.v1] } : null };
   }
 
   destroy() { this.plot.destroy(); }

@@ -105,7 +105,9 @@ class HistCard {
     if (!r) return;
     const part = (cls, text, title) => h('span', { class: cls, text, title });
     const parts = [part('hist-step', `step ${fmtStep(r.step)}`, fmtTime(r.time))];
-    if (this.mode === 'distribution') {
+    if (!r.counts.length) {
+      parts.push(part('hist-bin', 'no finite values'));
+    } else if (this.mode === 'distribution') {
       for (let k = PERCENTS.length - 1; k >= 0; k--) {
         const p = PERCENTS[k];
         const label = p === 100 ? 'max' : p === 0 ? 'min' : p === 50 ? 'median' : `${p}%`;
@@ -122,7 +124,7 @@ class HistCard {
     }
     const nf = nonFiniteText(r);
     if (nf) parts.push(part('hist-q hist-nonfinite-step', nf));
-    this.readout.append(...parts);
+    parts.forEach((el, k) => this.readout.append(k ? ' ' : '', el));   // spaces for copying
     this.readout.classList.toggle('hovering', !!hv);
   }
 
@@ -164,10 +166,13 @@ export class HistogramsPanel {
     const names = this.names();
     this.el.hidden = names.length === 0;
     for (const [n, c] of this.cards) if (!names.includes(n)) { c.destroy(); this.cards.delete(n); }
+    const cards = new Map();   // in name order, as on the page
     for (const n of names) {
-      if (!this.cards.has(n)) this.cards.set(n, new HistCard(this.grid, { model: this.o.model, name: n, notify: this.o.notify }));
-      this.grid.appendChild(this.cards.get(n).el);
+      const c = this.cards.get(n) || new HistCard(this.grid, { model: this.o.model, name: n, notify: this.o.notify });
+      cards.set(n, c);
+      this.grid.appendChild(c.el);
     }
+    this.cards = cards;
   }
 
   /** Websocket events (after the catalog took them): live records of this model. */
