@@ -105,20 +105,18 @@ export class Catalog {
         s.count = ev.count; s.last_step = ev.last_step; s.last_value = num(ev.last_value);
         s.last_time = Date.now() / 1000;
         m.last_time = s.last_time;
-      } else if (ev.type === 'image') {
+      } else if (ev.type === 'image' || ev.type === 'histogram') {
+        // a record of an image or histogram name: the name's count and latest step
         const [m, c] = this._ensure(ev.model);
+        const names = ev.type === 'image' ? m.images : m.histograms;
+        let x = names.get(ev.name);
+        if (!x) { x = { name: ev.name, count: 0, first_step: ev.step }; names.set(ev.name, x); structural = true; }
         structural ||= c;
-        let im = m.images.get(ev.name);
-        if (!im) { im = { name: ev.name, count: 0, first_step: ev.step }; m.images.set(ev.name, im); structural = true; }
-        im.count += 1;
-        if (im.last_step == null || ev.step >= im.last_step) { im.last_step = ev.step; im.last_sha = ev.sha; im.last_time = ev.time; }
-      } else if (ev.type === 'histogram') {
-        const [m, c] = this._ensure(ev.model);
-        structural ||= c;
-        let hs = m.histograms.get(ev.name);
-        if (!hs) { hs = { name: ev.name, count: 0, first_step: ev.step }; m.histograms.set(ev.name, hs); structural = true; }
-        hs.count += 1;
-        if (hs.last_step == null || ev.step >= hs.last_step) { hs.last_step = ev.step; hs.last_time = ev.time; }
+        x.count += 1;
+        if (x.last_step == null || ev.step >= x.last_step) {
+          x.last_step = ev.step; x.last_time = ev.time;
+          if (ev.type === 'image') x.last_sha = ev.sha;
+        }
       } else if (ev.type === 'deleted') {
         const m = this.models.get(ev.model);
         if (!m) continue;
