@@ -215,3 +215,46 @@ def test_a_name_with_markup_stays_text(page, server):
     assert json.loads(page.page.evaluate("localStorage.getItem('pastalog.histView')")) == {name: "histograms"}
     assert page.page.evaluate("window.__pwned") is None
     assert page.errors == []
+
+
+def test_zoom_fetches_the_steps_zoomed_to_and_double_click_goes_back(page, server):
+    post_drifting(server, "m", "w", n_records=400, size=500)   # steps 0..3990, thinned to 200
+    page.open("?view=detail&model=m")
+    s = wait_drawn(page, "w", 200, "distribution")
+    assert s["total"] == 400
+    p = page.page
+    box = card(page, "w").locator(".u-over").bounding_box()
+    x0, x1 = s["view"]["x"]
+    at = lambda step: box["x"] + (step - x0) / (x1 - x0) * box["width"]  # noqa: E731
+    y = box["y"] + box["height"] / 2
+    p.mouse.move(at(1000), y)
+    p.mouse.down()
+    p.mouse.move(at(1500), y, steps=4)
+    p.mouse.up()
+    # every record in the range now, not the thinned ones
+    s = page.wait_for("s.histograms[0].range && s.histograms[0].loaded && s.histograms[0].records > 40 && "
+                      "s.histograms[0].steps.every(x => x >= s.histograms[0].range[0] && x <= s.histograms[0].range[1])")
+    h = s["histograms"][0]
+    lo, hi = h["range"]
+    assert abs(lo - 1000) < 30 and abs(hi - 1500) < 30, h["range"]
+    assert h["steps"] == [x for x in range(0, 4000, 10) if lo <= x <= hi]
+    assert h["view"]["x"] == [lo, hi]
+    # the heatmap shows the same steps
+    card(page, "w").locator(".hist-mode-histograms").click()
+    s = wait_drawn(page, "w", len(h["steps"]), "heatmap")
+    assert s["view"]["plot"]["x"] == [lo, hi]
+    # a drag there zooms further, a double-click goes back to all steps
+    cbox = card(page, "w").locator(".hist-overlay").bounding_box()
+    pl = s["view"]["plot"]
+    hx = lambda step: cbox["x"] + pl["left"] + (step - lo) / (hi - lo) * pl["width"]  # noqa: E731
+    p.mouse.move(hx(1200), cbox["y"] + 50)
+    p.mouse.down()
+    p.mouse.move(hx(1300), cbox["y"] + 50, steps=3)
+    p.mouse.up()
+    s = page.wait_for("s.histograms[0].range && s.histograms[0].range[1] - s.histograms[0].range[0] < 150 && "
+                      "s.histograms[0].loaded && s.histograms[0].steps.every(x => x >= s.histograms[0].range[0])")
+    assert 5 <= s["histograms"][0]["records"] <= 15
+    p.mouse.dblclick(hx(1250), cbox["y"] + 50)
+    s = page.wait_for("s.histograms[0].range === null && s.histograms[0].records === 200")
+    assert s["histograms"][0]["steps"][-1] == 3990
+    assert page.errors == []

@@ -39,7 +39,8 @@ export class HistData {
   constructor(o) {
     this.o = o;
     this.records = [];       // in step order (a step logged twice: in arrival order)
-    this.total = 0;          // records the store has (the server's "total" plus live ones since)
+    this.total = 0;          // records the store has in range (the server's "total" plus live ones since)
+    this.range = null;       // [x0, x1]: steps zoomed to (fetched thinned within them), or null: all
     this.loading = false;
     this.loaded = false;
     this.error = null;
@@ -47,6 +48,14 @@ export class HistData {
     this._early = [];        // live records that came while a fetch was under way
     this._abort = null;
     this._reload = debounce(() => this.load(), 1000);
+    this._reload.now = debounce(() => this.load(), 150);   // a zoom: soon, once the gesture ends
+  }
+
+  /** Zoom to steps [x0, x1] (null: all): fetch the records there, thinned anew. */
+  setRange(range) {
+    const same = String(range) === String(this.range);
+    this.range = range ? [Math.floor(range[0]), Math.ceil(range[1])] : null;
+    if (!same) this._reload.now();
   }
 
   async load() {
@@ -55,7 +64,8 @@ export class HistData {
     this.loading = true;
     this._early = [];
     try {
-      const r = await api.getHistograms(this.o.model, this.o.name, { limit: LIMIT }, abort.signal);
+      const r = await api.getHistograms(this.o.model, this.o.name,
+        { limit: LIMIT, x0: this.range && this.range[0], x1: this.range && this.range[1] }, abort.signal);
       if (abort.signal.aborted) return;
       const recs = [];
       for (const x of r.records || []) {
@@ -84,6 +94,7 @@ export class HistData {
   add(ev) {
     let rec;
     try { rec = parseRecord(ev); } catch (e) { this.dropped++; console.warn('pastalog:', e.message); return; }
+    if (this.range && !(rec.step >= this.range[0] && rec.step <= this.range[1])) return;   // zoomed elsewhere
     if (this.loading) this._early.push(rec);
     this._insert(rec);
     this.total++;
@@ -119,6 +130,7 @@ export class HistData {
 
   destroy() {
     this._reload.cancel();
+    this._reload.now.cancel();
     if (this._abort) this._abort.abort();
   }
 }

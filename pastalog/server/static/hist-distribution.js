@@ -12,7 +12,7 @@ const MID = PERCENTS.indexOf(50);
 export const BANDS = Array.from({ length: MID }, (_, k) => [PERCENTS.length - k, k + 1]);
 
 export class DistributionView {
-  /** @param {object} o {data: HistData, color, height, onHover({index}|null)} */
+  /** @param {object} o {data: HistData, color, height, onHover({index}|null), onZoom([x0, x1]|null)} */
   constructor(parent, o) {
     this.o = o;
     this.el = h('div', { class: 'hist-dist' });
@@ -20,8 +20,6 @@ export class DistributionView {
     this.u = null;
     this.drawCount = 0;
     this.hovered = null;
-    this.zoom = null;          // [min, max] steps the user zoomed to, or null
-    this._setting = false;
     this._ro = new ResizeObserver(() => {
       const w = Math.max(200, this.el.clientWidth);
       if (this.u && Math.abs(w - this.u.width) >= 2) this.u.setSize({ width: w, height: this.u.height });
@@ -58,21 +56,25 @@ export class DistributionView {
       ],
       series,
       bands: BANDS.map(s => ({ series: s, fill: withAlpha(color, 0.2) })),
-      cursor: { y: false, points: { show: false }, drag: { x: true, y: false, setScale: true } },
+      // a drag zooms, a double-click goes back to all steps (both ours: the card fetches)
+      cursor: { y: false, points: { show: false }, drag: { x: true, y: false, setScale: false },
+        bind: { dblclick: () => () => self.setZoom(null) } },
       hooks: {
         setCursor: [u => self._cursor(u)],
         draw: [() => { self.drawCount++; }],
-        setScale: [(u, key) => { if (key === 'x' && !self._setting) self._zoomed(u); }],
+        setSelect: [u => {
+          if (u.select.width < 3) return;
+          const a = u.posToVal(u.select.left, 'x'), b = u.posToVal(u.select.left + u.select.width, 'x');
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          self.setZoom([a, b]);
+        }],
       },
     }, this._columns(), this.el);
+    if (this.o.data.range) this.draw();
   }
 
-  /** A drag or a double-click set x: remember a zoom (a range short of the data's). */
-  _zoomed(u) {
-    const recs = this.o.data.records;
-    const { min, max } = u.scales.x;
-    this.zoom = !recs.length || (min <= recs[0].step && max >= recs.at(-1).step) ? null : [min, max];
-  }
+  /** Zoom x to steps [a, b], or back to all (null): the card fetches and redraws. */
+  setZoom(zoom) { if (this.o.onZoom) this.o.onZoom(zoom); }
 
   _cursor(u) {
     const i = u.cursor.idx;
@@ -83,12 +85,10 @@ export class DistributionView {
   /** Redraw with the records held now; a zoom stays. */
   draw() {
     if (!this.u) { this._build(); return; }
-    this._setting = true;
-    try {
-      this.u.setData(this._columns(), !this.zoom);
-      // (setData without resetting scales draws nothing of its own)
-      if (this.zoom) this.u.setScale('x', { min: this.zoom[0], max: this.zoom[1] });
-    } finally { this._setting = false; }
+    const zoom = this.o.data.range;
+    this.u.setData(this._columns(), !zoom);
+    // (setData without resetting scales draws nothing of its own)
+    if (zoom) this.u.setScale('x', { min: zoom[0], max: zoom[1] });
   }
 
   /** Point the hover at record `index` (tests and keyboard). */

@@ -32,7 +32,7 @@ function cdfWalker(r) {
 }
 
 export class HeatmapView {
-  /** @param {object} o {data: HistData, color, height, onHover({index, bin}|null)} */
+  /** @param {object} o {data: HistData, color, height, onHover({index, bin}|null), onZoom([x0, x1]|null)} */
   constructor(parent, o) {
     this.o = o;
     this.hovered = null;
@@ -41,6 +41,28 @@ export class HeatmapView {
     const over = this.plot.overlay;
     over.addEventListener('mousemove', e => this._move(e));
     over.addEventListener('mouseleave', () => this._leave());
+    // a drag across steps zooms to them, a double-click goes back to all steps
+    over.addEventListener('mousedown', e => this._dragStart(e));
+    over.addEventListener('dblclick', () => { if (this.o.onZoom) this.o.onZoom(null); });
+  }
+
+  _dragStart(e) {
+    if (e.button !== 0 || !this.L) return;
+    const left = this.plot.overlay.getBoundingClientRect().left;
+    this.drag = { a: e.clientX - left, b: e.clientX - left };
+    const move = ev => { this.drag.b = ev.clientX - left; this.plot.hover(); };
+    const up = () => {
+      window.removeEventListener('mousemove', move);
+      window.removeEventListener('mouseup', up);
+      const { a, b } = this.drag, L = this.L;
+      this.drag = null;
+      this.plot.hover();
+      if (Math.abs(b - a) < 3 || !L || !this.o.onZoom) return;
+      const step = x => L.lo + ((Math.min(Math.max(x, PAD.left), PAD.left + L.pw) - PAD.left) / L.pw) * (L.hi - L.lo);
+      this.o.onZoom([step(Math.min(a, b)), step(Math.max(a, b))]);
+    };
+    window.addEventListener('mousemove', move);
+    window.addEventListener('mouseup', up);
   }
 
   get el() { return this.plot.el; }
@@ -54,7 +76,8 @@ export class HeatmapView {
     if (s1 === s0) { s0 -= 0.5; s1 += 0.5; }
     // a column reaches halfway to each neighbour (half a typical gap at the ends)
     const gap = n > 1 ? (recs[n - 1].step - recs[0].step) / (n - 1) : 1;
-    const lo = n ? recs[0].step - gap / 2 : s0, hi = n ? recs[n - 1].step + gap / 2 : s1;
+    const zoom = this.o.data.range;
+    const lo = zoom ? zoom[0] : n ? recs[0].step - gap / 2 : s0, hi = zoom ? Math.max(zoom[1], zoom[0] + 1) : n ? recs[n - 1].step + gap / 2 : s1;
     const xOf = s => PAD.left + ((s - lo) / (hi - lo)) * pw;
     const yOf = v => PAD.top + ph - ((v - v0) / (v1 - v0)) * ph;
     const colEdges = i => [i > 0 ? (recs[i - 1].step + recs[i].step) / 2 : lo,
@@ -116,6 +139,11 @@ export class HeatmapView {
 
   _drawHover(ctx) {
     const hv = this.hovered, L = this.L;
+    if (this.drag && L) {
+      ctx.fillStyle = THEME().accent; ctx.globalAlpha = 0.15;
+      ctx.fillRect(Math.min(this.drag.a, this.drag.b), PAD.top, Math.abs(this.drag.b - this.drag.a), L.ph);
+      ctx.globalAlpha = 1;
+    }
     if (!hv || !L || !L.recs[hv.index]) return;
     const T = THEME();
     const [a, b] = L.colEdges(hv.index);

@@ -71,7 +71,8 @@ class HistCard {
     if (this.view) this.view.destroy();
     this.hover = null;
     this.view = new MODES[this.mode](this.body, { data: this.data, color: this.color, height: HEIGHT,
-      onHover: hv => { this.hover = hv; this.showReadout(); } });
+      onHover: hv => { this.hover = hv; this.showReadout(); },
+      onZoom: zoom => { this.data.setRange(zoom); this.schedule(); } });
   }
 
   setMode(mode) {
@@ -136,7 +137,7 @@ class HistCard {
   }
 
   snapshot() {
-    return { name: this.name, mode: this.mode, records: this.data.records.length, total: this.data.total,
+    return { name: this.name, mode: this.mode, records: this.data.records.length, total: this.data.total, range: this.data.range,
       loaded: this.data.loaded, error: this.data.error, dropped: this.data.dropped,
       steps: this.data.records.map(r => r.step), view: this.view.snapshot(),
       inked: this.view.plot ? this.view.plot.inked() : null, readout: this.readout.textContent };
