@@ -11,12 +11,13 @@ the current run (see :mod:`pastalog._run`).
 __version__ = "0.2.0"
 
 from . import _run
+from ._histogram import Histogram
 from ._run import finish, init, log
 from .client import Log
 from .errors import InvalidName, InvalidValue, PastalogError
 
-__all__ = ["InvalidName", "InvalidValue", "Log", "PastalogError", "__version__", "finish",
-           "init", "log"]
+__all__ = ["Histogram", "InvalidName", "InvalidValue", "Log", "PastalogError", "__version__",
+           "finish", "init", "log"]
 
 
 def __getattr__(name: str) -> object:

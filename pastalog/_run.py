@@ -21,6 +21,7 @@ import warnings
 from typing import Any, Optional, Union
 
 from ._config import flatten
+from ._histogram import Histogram
 from .client import Log
 
 __all__ = ["Config", "Run", "current", "finish", "init", "log"]
@@ -131,6 +132,11 @@ class Run:
             self.step = max(self.step, at)
             advance = bool(commit)
         values = flatten(data)
+        hists = {k: v for k, v in values.items() if isinstance(v, Histogram)}
+        if hists:   # pastalog.Histogram values: histogram records at the same step
+            values = {k: v for k, v in values.items() if k not in hists}
+            for name, hist in hists.items():
+                self.log_.histogram(name, hist, step=at)
         self.log_.write_many(values, step=at)
         self.summary.update(values)
         if advance:

@@ -25,7 +25,7 @@ from collections import deque
 
 from . import _signals, _spool
 from .limits import BACKOFF_MAX, BACKOFF_MIN
-from .wire import CONTENT_TYPE, encode_batch
+from .wire import CONTENT_TYPE, encode_batch, encode_histograms
 
 __all__ = ["SPOOL_GRACE", "Sender", "Wake", "attach", "detach", "label"]
 
@@ -231,6 +231,7 @@ class Sender:
                         batch, size, owners = [], 0, {}
             requests.extend((path, png, ctype, 1, ((lg, 1),))
                             for path, png, ctype in images)
+            requests.extend(histogram_requests(lg, lg._hists.take()))
         if batch:
             requests.append(self._points_request(batch, size, owners))
         return requests
@@ -409,6 +410,13 @@ class Sender:
                 self.last_error = None
             return True
         text = reply[:300].decode("utf-8", "replace")
+        if path == HISTOGRAMS_PATH and status in (404, 405):    # a server older than them
+            for lg, _ in owners:
+                lg.dropped += 1
+            self._say("no-histograms", "%s does not take histograms (answered %d: a server "
+                      "older than them); dropping histograms, points are still sent",
+                      self.server, status)
+            return True
         if status in (400, 413, 422):
             for lg, _ in owners:
                 lg.dropped += 1
@@ -456,6 +464,23 @@ class Sender:
         if problem not in self._warned:
             self._warned.add(problem)
             log.warning("pastalog: " + message, *args)
+
+
+HISTOGRAMS_PATH = "/api/v1/histograms"
+#: Histogram records per request at most.
+_MAX_REQUEST_HISTOGRAMS = 1000
+
+
+def histogram_requests(lg, items):
+    """Requests for histograms ``(name, step, time, Histogram)`` of one Log, binned now."""
+    out = []
+    for lo in range(0, len(items), _MAX_REQUEST_HISTOGRAMS):
+        part = items[lo:lo + _MAX_REQUEST_HISTOGRAMS]
+        records = [{"model": lg.model_name, "name": name, "step": step, "time": when,
+                    **hist.record()} for name, step, when, hist in part]
+        out.append((HISTOGRAMS_PATH, encode_histograms(uuid.uuid4().hex, records),
+                    CONTENT_TYPE, len(part), ((lg, len(part)),)))
+    return out
 
 
 def label(url):

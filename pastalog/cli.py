@@ -258,12 +258,13 @@ def cmd_export(args):
 
     store = _open_store(args.data, args.store)
     try:
-        points, images = export_file(store, args.file)
+        points, images, histograms = export_file(store, args.file)
     except OSError as exc:
         raise UserError(f"cannot write {args.file}: {exc.strerror}") from None
     finally:
         store.close()
-    print(f"exported {points:,} points and {images:,} images to {args.file}")
+    hists = f" and {histograms:,} histogram records" if histograms else ""
+    print(f"exported {points:,} points and {images:,} images{hists} to {args.file}")
     return 0
 
 
@@ -286,7 +287,9 @@ def cmd_import(args):
         print(summary_line(counts, getattr(store, "data_dir", store.location)))
         return 0
     skipped = f"; skipped {counts['skipped']:,} damaged records" if counts["skipped"] else ""
-    print(f"imported {counts['points']:,} points and {counts['images']:,} images "
+    hists = (f" and {counts['histograms']:,} histogram records"
+             if counts.get("histograms") else "")
+    print(f"imported {counts['points']:,} points and {counts['images']:,} images{hists} "
           f"({counts['format']}) into {getattr(store, 'data_dir', store.location)}{skipped}")
     return 0
 

@@ -43,7 +43,7 @@ import weakref
 from array import array
 from typing import Any, Literal
 
-from . import _sender, _signals
+from . import _histogram, _sender, _signals
 from ._images import to_png
 from ._sender import label
 from ._transport import HTTPTransport
@@ -232,6 +232,8 @@ class Log:
         self._series: dict = {}
         self._image_steps: dict = {}
         self._images: list = []
+        self._hists = _histogram.Pending()      # (name, step, time, Histogram)
+        self._hist_steps: dict = {}
         self._lock = threading.Lock()
         self._wake_at = 1           # wake the sender at this many accepted (idle: the next)
         self._accepted = 0          # ever accepted by write/image
@@ -404,6 +406,57 @@ class Log:
             self._accepted += 1
         self._wake.set()
 
+    def histogram(self, name: str, values: Any, step: "int | None" = None,
+                  bins: int = 64) -> None:
+        """Log the distribution of ``values`` as one histogram record of ``name``.
+
+        The caller's thread checks and copies the values (about 0.1 ms for 1,000,000
+        float32); the sender thread bins them (see :mod:`pastalog._histogram`).
+
+        Parameters
+        ----------
+        name : str
+            Histogram name; ``/`` groups (``conv1/W``).
+        values : list, numpy array, tensor or :class:`pastalog.Histogram`
+            Any shape. Exact count, min, max, sum and sum of squares of the finite
+            values are kept; NaN, +inf and -inf are counted apart. Empty or all-NaN
+            values give a record with count 0 and no bins.
+        step : int, optional
+            Default: the name's last step + 1, from 0.
+        bins : int
+            Equal-width bins over [min, max] of the finite values (1 to 10,000; one
+            bin for a constant array). Ignored for a ``Histogram``, which has its own.
+
+        Raises
+        ------
+        InvalidName, InvalidValue
+            At once: a bad name or step, values that are not numbers or are ragged.
+
+        Examples
+        --------
+        >>> log = Log(8120, "m", transport=lambda path, body, ctype: (200, b"{}"))
+        >>> log.histogram("w", [0.5, 1.5, 2.5], bins=2)
+        >>> log.histogram("w", [[1, 2], [3]])
+        Traceback (most recent call last):
+        ...
+        pastalog.errors.InvalidValue: values for histogram 'w' must be numbers of a regular shape (a list, numpy array or tensor); got a ragged or mixed list
+        >>> log.close()
+        """
+        check_name(name, "histogram name")
+        if step is None:
+            at = self._hist_steps.get(name, 0)
+            if at > MAX_STEP:
+                raise _past_the_end("histogram", name)
+        else:
+            at = _as_step(step)
+        if not isinstance(values, _histogram.Histogram):
+            values = _histogram.Histogram(values, bins, _pending=self._hists, _name=name)
+        self._hist_steps[name] = at + 1
+        with self._lock:
+            self._accepted += 1
+        self._hists.add((name, at, _now(), values))
+        self._wake.set()
+
     def _add_series(self, name):
         check_name(name)
         # Under the lock: the sender iterates self._series while it drains. write()
@@ -529,7 +582,8 @@ class Log:
 
     def _buffered(self):
         """Points and images written but not yet taken by the sender."""
-        return sum(len(s.times) for s in list(self._series.values())) + len(self._images)
+        return (sum(len(s.times) for s in list(self._series.values())) + len(self._images)
+                + len(self._hists))
 
     def _take(self, force, signalled):
         """The sender's side: swap out the write buffers; ``(series, images)`` they held.

@@ -49,8 +49,8 @@ def recorded(tmp_path):
 
 def test_public_names():
     assert pastalog.__all__ == sorted(pastalog.__all__)
-    assert set(pastalog.__all__) == {"InvalidName", "InvalidValue", "Log", "PastalogError",
-                                     "__version__", "finish", "init", "log"}
+    assert set(pastalog.__all__) == {"Histogram", "InvalidName", "InvalidValue", "Log",
+                                     "PastalogError", "__version__", "finish", "init", "log"}
 
 
 def test_client_imports_with_the_standard_library_alone():

@@ -19,7 +19,7 @@ def _public_callables():
     yield make_app
     yield nolearn.PastalogCallback.__init__
     yield nolearn.PastalogCallback.on_epoch_finished
-    for name in ("write", "post", "write_many", "image", "flush", "close"):
+    for name in ("write", "post", "write_many", "image", "histogram", "flush", "close"):
         yield getattr(pastalog.Log, name)
     for name, member in vars(Store).items():
         if callable(member) and not name.startswith("_"):

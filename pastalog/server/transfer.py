@@ -2,8 +2,11 @@
 
 Our export is JSON Lines (gzip-compressed when the name ends in ``.gz``): a header
 line ``{"format": "pastalog-export", "version": 1}``, then one line per piece of a
-series (``model``, ``series``, ``steps``, ``values``, ``times``) and one per image
-(``model``, ``image``, ``step``, ``time``, ``png`` in base64). A damaged line is
+series (``model``, ``series``, ``steps``, ``values``, ``times``), one per image
+(``model``, ``image``, ``step``, ``time``, ``png`` in base64) and one per histogram
+record (``model``, ``histogram``, ``step``, ``time``, ``edges``, ``counts`` and the
+statistics: ``count``, ``min``, ``max``, ``sum``, ``sumsq``, ``nan``, ``posinf``,
+``neginf``). A damaged line is
 reported with its file and line number and skipped; the rest is imported. Every
 line is imported under a batch id made from its content, so importing the same file
 twice stores it once.
@@ -32,6 +35,7 @@ from ..names import check_name
 from ..progress import Progress
 from .jsonio import dumps, parse_steps, parse_value, parse_values
 from .store import png_size
+from .store.histograms import check_record
 
 __all__ = ["export_file", "import_file"]
 
@@ -56,7 +60,7 @@ def _open(path, mode, gz=None):
 
 
 def export_file(store, path):
-    """Write everything in ``store`` to ``path``; returns (points, images)."""
+    """Write everything in ``store`` to ``path``; returns (points, images, histograms)."""
     series = list(store.iter_series())
     images = list(store.iter_images())
     bar = Progress("exporting", len(series) + len(images))
@@ -88,9 +92,13 @@ def export_file(store, path):
             out.write(dumps({"model": model, "image": name, "step": step, "time": when,
                              "png": png}).decode() + "\n")
             bar.update(len(series) + j + 1, f"{j + 1:,} images")
+        histograms = 0
+        for model, name, record in store.iter_histograms():
+            out.write(dumps({"model": model, "histogram": name, **record}).decode() + "\n")
+            histograms += 1
     os.replace(tmp, path)
     bar.finish()
-    return points, len(images)
+    return points, len(images), histograms
 
 
 def import_file(store, path):
@@ -99,7 +107,7 @@ def import_file(store, path):
     Returns
     -------
     dict
-        ``{"points": n, "images": n, "skipped": n, "format": "..."}``
+        ``{"points": n, "images": n, "histograms": n, "skipped": n, "format": "..."}``
     """
     try:
         with _open(path, "r") as fh:
@@ -122,7 +130,7 @@ def _line_id(line):
 
 
 def _import_ours(store, path):
-    counts = {"points": 0, "images": 0, "skipped": 0, "format": FORMAT}
+    counts = {"points": 0, "images": 0, "histograms": 0, "skipped": 0, "format": FORMAT}
     size = os.path.getsize(path)
     bar = Progress("importing", size)
     with open(path, "rb") as raw:
@@ -205,6 +213,11 @@ def _import_line(store, line, counts):
     if not isinstance(rec, dict):
         raise ValueError("a line must be a JSON object")
     model = check_name(rec["model"], "model name")
+    if "histogram" in rec:
+        record = check_record({**rec, "name": rec["histogram"]}, "histogram")
+        if store.write_histograms([record], batch_id=_line_id(line)) is not None:
+            counts["histograms"] += 1
+        return
     if "image" in rec:
         png = base64.b64decode(rec["png"], validate=True)
         png_size(png)

@@ -330,11 +330,11 @@ class HistogramStore:
         if row is None:
             return None
         mid, first, last = row
-        x0 = first if x0 is None else x0
-        x1 = last if x1 is None else x1
         if x0 is not None and x1 is not None and x1 < x0:
             raise BadRequest(f"x1 ({x1}) must not be below x0 ({x0})")
-        if first is None:
+        x0 = first if x0 is None else x0
+        x1 = last if x1 is None else x1
+        if first is None or x1 < x0:
             return {"total": 0, "records": []}
         # index-only: (model_id, name, step, id)
         ids = np.array([r[0] for r in conn.execute(
