@@ -66,3 +66,12 @@ def post_histograms(server, model, name, records):
                                     {"histograms": [dict(r, model=model, name=name) for r in records]})
     assert status == 200, body
     return body
+
+
+def log_histograms(server, model, name, items, bins=64):
+    """Log ``(step, values)`` pairs with the real client (``Log.histogram``), flushed."""
+    from pastalog import Log
+    with Log(server.port, model) as log:
+        for step, values in items:
+            log.histogram(name, values, step=step, bins=bins)
+        log.flush()

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from browser_helpers import histogram_record, post_histograms, post_points
+from browser_helpers import histogram_record, log_histograms, post_histograms, post_points
 
 pytestmark = pytest.mark.browser
 
@@ -27,8 +27,9 @@ def drifting(n_records=200, step_every=10, size=5000, seed=0):
 
 
 def post_drifting(server, model, name, **kw):
+    """Log drifting() records with the real client; returns the raw values."""
     data = drifting(**kw)
-    post_histograms(server, model, name, [histogram_record(v, step) for step, v in data])
+    log_histograms(server, model, name, data)
     return data
 
 
@@ -62,8 +63,9 @@ QUANTILES_JS = """async (cases) => {
     const direct = Array.from(quantiles(c.edges, c.counts, PERCENTS.map(p => p / 100), c.min, c.max));
     out.push({ direct, parsed: Array.from(parseRecord({ step: 0, ...c }).q) });
   }
-  const r = await fetch('/api/v1/histograms?model=q&name=stored').then(x => x.json());
-  return { cases: out, stored: r.records.map(x => Array.from(parseRecord(x).q)), percents: Array.from(PERCENTS) };
+  const r = await fetch('/api/v1/histograms?model=q&name=logged').then(x => x.json());
+  return { cases: out, stored: r.records.map(x => ({ edges: x.edges, q: Array.from(parseRecord(x).q) })),
+           percents: Array.from(PERCENTS) };
 }"""
 
 
@@ -78,7 +80,8 @@ def test_quantiles_equal_numpy_within_a_bin_width(page, server):
         "with_nan_inf": np.concatenate([rng.normal(0, 1, 5000), [np.nan] * 30, [np.inf] * 3, [-np.inf]]),
     }
     cases = [histogram_record(v, 0) for v in raw.values()]
-    post_histograms(server, "q", "stored", [histogram_record(v, k) for k, v in enumerate(raw.values())])
+    # the same values logged by the real client, binned by it, read back from the server
+    log_histograms(server, "q", "logged", list(enumerate(raw.values())))
     page.page.goto(server.url + "/")
     page.poll("!!window.__pastalog")
     got = page.page.evaluate(QUANTILES_JS, cases)
@@ -87,13 +90,13 @@ def test_quantiles_equal_numpy_within_a_bin_width(page, server):
     for (label, v), rec, mine, stored in zip(raw.items(), cases, got["cases"], got["stored"]):
         finite = v[np.isfinite(v)]
         want = np.percentile(finite, PERCENTS)
-        width = max(np.diff(rec["edges"]))
-        for how, q in (("quantiles()", mine["direct"]), ("parseRecord", mine["parsed"]), ("stored", stored)):
+        for how, edges, q in (("quantiles()", rec["edges"], mine["direct"]), ("parseRecord", rec["edges"], mine["parsed"]),
+                              ("logged", stored["edges"], stored["q"])):
+            width = max(np.diff(edges))
             for p, a, b in zip(PERCENTS, q, want):
                 if not abs(a - b) <= width:
                     problems.append(f"{label} {how} {p}%: {a} vs numpy {b} (bin width {width})")
-        # the ends are exact
-        assert mine["direct"][0] == finite.min() and mine["direct"][-1] == finite.max(), label
+            assert q[0] == finite.min() and q[-1] == finite.max(), (label, how)
     assert problems == [], "\n".join(problems)
     assert page.errors == []
 
@@ -184,9 +187,8 @@ def test_nan_and_inf_counts_shown_when_not_zero(page, server):
     rng = np.random.default_rng(5)
     clean = rng.normal(0, 1, 1000)
     dirty = np.concatenate([clean, [np.nan] * 12, [np.inf] * 3])
-    post_histograms(server, "m", "clean", [histogram_record(clean, 0), histogram_record(clean, 1)])
-    post_histograms(server, "m", "dirty", [histogram_record(clean, 0), histogram_record(dirty, 1),
-                                           histogram_record([np.nan] * 4, 2)])
+    log_histograms(server, "m", "clean", [(0, clean), (1, clean)])
+    log_histograms(server, "m", "dirty", [(0, clean), (1, dirty), (2, np.full(4, np.nan))])
     page.open("?view=detail&model=m")
     wait_drawn(page, "clean", 2, "distribution")
     wait_drawn(page, "dirty", 3, "distribution")
