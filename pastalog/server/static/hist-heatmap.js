@@ -152,10 +152,11 @@ export class HeatmapView {
     ctx.strokeRect(x0, PAD.top, Math.max(1, x1 - x0), L.ph);
     const r = L.recs[hv.index];
     if (hv.bin >= 0) {
+      // the bin: at least 4 px tall, so a thin one shows too
       const y0 = L.yOf(r.edges[hv.bin + 1]), y1 = L.yOf(r.edges[hv.bin]);
-      ctx.fillStyle = T.accent; ctx.globalAlpha = 0.5;
-      ctx.fillRect(x0, y0, Math.max(1, x1 - x0), Math.max(1, y1 - y0));
-      ctx.globalAlpha = 1;
+      const mid = (y0 + y1) / 2, hh = Math.max(4, y1 - y0);
+      ctx.fillStyle = T.accent;
+      ctx.fillRect(x0 - 3, mid - hh / 2, Math.max(1, x1 - x0) + 6, hh);
     }
   }
 

@@ -5,7 +5,7 @@
 // hovered (else the latest) step, NaN/±inf counts when there are any, live records
 // from the websocket's "histogram" events.
 import { h, clear, perFrame } from './dom.js';
-import { fmtStep, fmtValue, fmtTime, shortName } from './format.js';
+import { fmtStep, fmtValue, fmtAxisValue, fmtTime, shortName } from './format.js';
 import { colorFor } from './colors.js';
 import { PERCENTS } from './quantiles.js';
 import { HistData } from './hist-data.js';
@@ -29,6 +29,9 @@ function rememberMode(name, mode) {
   if (mode === 'distribution') delete saved[name]; else saved[name] = mode;
   localStorage.setItem(MODE_KEY, JSON.stringify(saved));
 }
+
+/** A number in a readout: 4 significant digits, NaN and ±∞ spelled out. */
+const short = v => (Number.isFinite(v) ? fmtAxisValue(v, 4) : fmtValue(v));
 
 /** "12 NaN · 3 +∞" for the non-zero counts of {nan, posinf, neginf}; '' when all are 0. */
 export function nonFiniteText(t) {
@@ -109,19 +112,21 @@ class HistCard {
     if (!r.counts.length) {
       parts.push(part('hist-bin', 'no finite values'));
     } else if (this.mode === 'distribution') {
-      for (let k = PERCENTS.length - 1; k >= 0; k--) {
-        const p = PERCENTS[k];
-        const label = p === 100 ? 'max' : p === 0 ? 'min' : p === 50 ? 'median' : `${p}%`;
-        parts.push(part(`hist-q${p === 50 ? ' hist-median' : ''}`, `${label} ${fmtValue(r.q[k])}`));
+      // the median, then each band from the inside out, as drawn
+      const mid = PERCENTS.indexOf(50), n = PERCENTS.length;
+      parts.push(part('hist-q hist-median', `median ${short(r.q[mid])}`));
+      for (let k = mid - 1; k >= 0; k--) {
+        const label = k === 0 ? 'min–max' : `${PERCENTS[k]}–${PERCENTS[n - 1 - k]}%`;
+        parts.push(part('hist-q', `${label} ${short(r.q[k])} … ${short(r.q[n - 1 - k])}`));
       }
     } else if (hv && hv.bin >= 0) {
       const c = r.counts[hv.bin];
       const total = r.counts.reduce((a, b) => a + b, 0);
-      parts.push(part('hist-bin', `[${fmtValue(r.edges[hv.bin])}, ${fmtValue(r.edges[hv.bin + 1])})`),
+      parts.push(part('hist-bin', `[${short(r.edges[hv.bin])}, ${short(r.edges[hv.bin + 1])})`),
         part('hist-count', `count ${c.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`));
     } else {
-      parts.push(part('hist-bin', `${r.counts.length} bins over [${fmtValue(r.edges[0])}, ${fmtValue(r.edges[r.counts.length])}]`),
-        part('hist-count', `count ${fmtValue(r.count)}`));
+      parts.push(part('hist-bin', `${r.counts.length} bins over [${short(r.edges[0])}, ${short(r.edges[r.counts.length])}]`),
+        part('hist-count', `count ${fmtStep(r.count)}`));
     }
     const nf = nonFiniteText(r);
     if (nf) parts.push(part('hist-q hist-nonfinite-step', nf));
