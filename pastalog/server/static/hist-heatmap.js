@@ -133,7 +133,7 @@ export class HeatmapView {
       ctx.fillText(fmtAxisValue(v, 4), PAD.left - 6, y);
     }
     ctx.textAlign = 'center'; ctx.textBaseline = 'top';
-    const st = niceTicks(L.lo, L.hi, Math.max(2, Math.floor(L.pw / 90))).filter(s => Number.isInteger(s));
+    const st = niceTicks(L.lo, L.hi, Math.max(2, Math.floor(L.pw / 70))).filter(s => Number.isInteger(s));
     fmtStepTicks(st).forEach((label, k) => ctx.fillText(label, L.xOf(st[k]), PAD.top + L.ph + 4));
   }
 
