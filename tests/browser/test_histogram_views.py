@@ -219,6 +219,30 @@ def test_a_name_with_markup_stays_text(page, server):
     assert page.errors == []
 
 
+def test_delete_a_histogram_name_keeps_the_rest(page, server):
+    post_points(server, "m", "loss", range(10), [1.0] * 10)
+    log_histograms(server, "m", "a/W", [(0, np.arange(10.0))])
+    log_histograms(server, "m", "b/W", [(0, np.arange(10.0))])
+    page.open("?view=detail&model=m")
+    wait_drawn(page, "a/W", 1, "distribution")
+    wait_drawn(page, "b/W", 1, "distribution")
+    page.wait_for("s.charts.length === 1 && s.charts[0].lines[0].drawn")
+    p = page.page
+    card(page, "a/W").locator(".hist-delete").click()
+    assert "a/W" in p.locator("dialog .confirm-message").text_content()
+    p.locator("dialog .confirm-cancel").click()
+    assert len(hist_state(page)) == 2
+    card(page, "a/W").locator(".hist-delete").click()
+    p.locator("dialog .confirm-ok").click()
+    s = page.wait_for("s.histograms.length === 1")
+    assert s["histograms"][0]["name"] == "b/W"
+    # the store forgot it; the model's series and other name stay
+    assert server.get_json("/api/v1/histograms?model=m&name=a%2FW")[0] == 404
+    assert server.get_json("/api/v1/histograms?model=m&name=b%2FW")[0] == 200
+    assert s["charts"][0]["lines"][0]["points"] == 10 and s["models"] == ["m"]
+    assert page.errors == []
+
+
 def test_zoom_fetches_the_steps_zoomed_to_and_double_click_goes_back(page, server):
     post_drifting(server, "m", "w", n_records=400, size=500)   # steps 0..3990, thinned to 200
     page.open("?view=detail&model=m")

@@ -177,3 +177,7 @@ export function getHistograms(model, name, { x0 = null, x1 = null, limit = null 
     model, name, x0: x0 == null ? null : Math.floor(x0), x1: x1 == null ? null : Math.ceil(x1), limit,
   })}`, signal);
 }
+
+export function deleteHistograms(model, name) {
+  return call('DELETE', `/api/v1/histograms?${qs({ model, name })}`);
+}

@@ -4,7 +4,9 @@
 // a toggle between them remembered per name in this browser, a readout of the
 // hovered (else the latest) step, NaN/±inf counts when there are any, live records
 // from the websocket's "histogram" events.
+import * as api from './api.js';
 import { h, clear, perFrame } from './dom.js';
+import { confirmDialog } from './dialogs.js';
 import { fmtStep, fmtValue, fmtAxisValue, fmtTime, shortName } from './format.js';
 import { colorFor } from './colors.js';
 import { PERCENTS } from './quantiles.js';
@@ -41,7 +43,7 @@ export function nonFiniteText(t) {
 
 class HistCard {
   constructor(parent, o) {
-    this.o = o;                     // {model, name, notify}
+    this.o = o;                     // {model, name, notify, catalog}
     this.name = o.name;
     this.color = colorFor(o.name);
     this.mode = modeFor(o.name);
@@ -62,7 +64,9 @@ class HistCard {
       h('div', { class: 'chart-head' },
         h('h3', { class: 'chart-title hist-title', text: shortName(o.name, 48), title: o.name }),
         this.nonFinite,
-        h('div', { class: 'hist-modes', role: 'group', 'aria-label': 'histogram view' }, ...Object.values(this.buttons))),
+        h('div', { class: 'hist-modes', role: 'group', 'aria-label': 'histogram view' }, ...Object.values(this.buttons)),
+        h('button', { type: 'button', class: 'icon hist-delete', text: '✕', title: 'delete this histogram name',
+          'aria-label': 'delete histogram name', onclick: () => this.deleteName() })),
       this.body, this.readout, this.status);
     parent.appendChild(this.el);
     this.schedule = perFrame(() => this.draw());
@@ -134,6 +138,19 @@ class HistCard {
     this.readout.classList.toggle('hovering', !!hv);
   }
 
+  /** Confirm, then DELETE every record of this name; the card goes with the catalog's name. */
+  async deleteName() {
+    const { model, name } = this.o;
+    if (!await confirmDialog(`Delete every histogram record named “${name}” of model “${model}”?`)) return;
+    try {
+      await api.deleteHistograms(model, name);
+    } catch (e) {
+      this.o.notify(`could not delete: ${e.message}`);
+      return;
+    }
+    this.o.catalog.apply([{ type: 'deleted', model, histogram: name }]);
+  }
+
   /** Point the hover at record `index` (for tests): the readout follows. */
   hoverAt(index, bin = -1) {
     this.view.hoverAt(index, bin);
@@ -174,7 +191,7 @@ export class HistogramsPanel {
     for (const [n, c] of this.cards) if (!names.includes(n)) { c.destroy(); this.cards.delete(n); }
     const cards = new Map();   // in name order, as on the page
     for (const n of names) {
-      const c = this.cards.get(n) || new HistCard(this.grid, { model: this.o.model, name: n, notify: this.o.notify });
+      const c = this.cards.get(n) || new HistCard(this.grid, { model: this.o.model, name: n, notify: this.o.notify, catalog: this.o.catalog });
       cards.set(n, c);
       this.grid.appendChild(c.el);
     }
