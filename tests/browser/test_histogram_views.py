@@ -284,3 +284,17 @@ def test_zoom_fetches_the_steps_zoomed_to_and_double_click_goes_back(page, serve
     s = page.wait_for("s.histograms[0].range === null && s.histograms[0].records === 200")
     assert s["histograms"][0]["steps"][-1] == 3990
     assert page.errors == []
+
+
+def test_a_long_live_stream_is_thinned_again(page, server):
+    log_histograms(server, "m", "w", [(0, np.arange(10.0))])
+    page.open("?view=detail&model=m")
+    wait_drawn(page, "w", 1, "distribution")
+    rng = np.random.default_rng(1)
+    # 450 records arriving live, in several requests
+    for k in range(9):
+        log_histograms(server, "m", "w", [(s, rng.normal(0, 1, 50)) for s in range(1 + 50 * k, 51 + 50 * k)])
+    s = page.wait_for("s.histograms[0].total === 451 && s.histograms[0].records === 200", timeout=20)
+    h = s["histograms"][0]
+    assert h["steps"][0] == 0 and h["steps"][-1] == 450 and h["steps"] == sorted(h["steps"])
+    assert page.errors == []

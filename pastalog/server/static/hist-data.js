@@ -47,15 +47,15 @@ export class HistData {
     this.dropped = 0;        // records that could not be read
     this._early = [];        // live records that came while a fetch was under way
     this._abort = null;
-    this._reload = debounce(() => this.load(), 1000);
-    this._reload.now = debounce(() => this.load(), 150);   // a zoom: soon, once the gesture ends
+    this._zoomLoad = debounce(() => this.load(), 150);   // once the zoom gesture ends
+    this._thinTimer = null;
   }
 
   /** Zoom to steps [x0, x1] (null: all): fetch the records there, thinned anew. */
   setRange(range) {
     const same = String(range) === String(this.range);
     this.range = range ? [Math.floor(range[0]), Math.ceil(range[1])] : null;
-    if (!same) this._reload.now();
+    if (!same) this._zoomLoad();
   }
 
   async load() {
@@ -98,7 +98,10 @@ export class HistData {
     if (this.loading) this._early.push(rec);
     this._insert(rec);
     this.total++;
-    if (this.records.length > 2 * LIMIT) this._reload();
+    // too many held: fetch a thinned set again, within a second however fast records come
+    if (this.records.length > 2 * LIMIT && !this._thinTimer) {
+      this._thinTimer = setTimeout(() => { this._thinTimer = null; this.load(); }, 1000);
+    }
     this.o.onChange();
   }
 
@@ -129,8 +132,8 @@ export class HistData {
   }
 
   destroy() {
-    this._reload.cancel();
-    this._reload.now.cancel();
+    this._zoomLoad.cancel();
+    clearTimeout(this._thinTimer);
     if (this._abort) this._abort.abort();
   }
 }

@@ -72,6 +72,7 @@ class HistCard {
     this.schedule = perFrame(() => this.draw());
     this._mount();
     this.data.load();
+    this.schedule();   // the empty plot at once, so nothing moves when the records come
   }
 
   _mount() {
