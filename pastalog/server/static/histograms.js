@@ -56,7 +56,7 @@ class HistCard {
       this.buttons[m] = h('button', { type: 'button', class: `hist-mode hist-mode-${m}`, text: m,
         'aria-pressed': String(m === this.mode), onclick: () => this.setMode(m) });
     }
-    this.nonFinite = h('span', { class: 'hist-nonfinite', hidden: true, title: 'values left out of the bins' });
+    this.nonFinite = h('span', { class: 'hist-nonfinite', hidden: true });
     this.readout = h('div', { class: 'hist-readout', 'aria-live': 'off' });
     this.status = h('div', { class: 'chart-status' });
     this.body = h('div', { class: 'hist-body' });
@@ -100,6 +100,7 @@ class HistCard {
     const nf = nonFiniteText(d.nonFinite());
     this.nonFinite.hidden = !nf;
     this.nonFinite.textContent = nf ? `not binned: ${nf}` : '';
+    this.nonFinite.title = `NaN and ±inf values, counted apart from the bins, in the ${d.records.length} steps shown`;
     this.view.draw();
     this.showReadout();
   }
