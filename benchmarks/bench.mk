@@ -4,11 +4,12 @@
 #   make bench                 pastalog alone (about 6 min on 2 cores)
 #   make bench-peers           also the peers, each in a venv under .peers/ (pip, first use)
 #   make bench BENCH_ARGS=--quick
+#   make bench-histogram       Log.histogram's cost on the caller's thread (prints only)
 
 PYTHON ?= python3
 BENCH_ARGS ?=
 
-.PHONY: bench bench-peers bench-deps
+.PHONY: bench bench-peers bench-deps bench-histogram
 
 bench-deps:
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[bench]'
@@ -18,3 +19,6 @@ bench: bench-deps
 
 bench-peers: bench-deps
 	$(PYTHON) -m benchmarks --peers $(BENCH_ARGS)
+
+bench-histogram: bench-deps
+	$(PYTHON) -m benchmarks.histogram_bench

@@ -118,6 +118,16 @@ def _past_the_end(what, name):
                         "give the next step explicitly")
 
 
+def _step_of(steps, what, name, step):
+    """``step`` checked, or (``None``) the step after ``steps[name]``'s last, from 0."""
+    if step is None:
+        at = steps.get(name, 0)
+        if at > MAX_STEP:
+            raise _past_the_end(what, name)
+        return at
+    return _as_step(step)
+
+
 def _check_token(token):
     if not isinstance(token, str):
         raise TypeError(f"token must be a string, got {type(token).__name__}")
@@ -391,12 +401,7 @@ class Log:
         >>> log.close()
         """
         check_name(name, "image name")
-        if step is None:
-            at = self._image_steps.get(name, 0)
-            if at > MAX_STEP:
-                raise _past_the_end("image name", name)
-        else:
-            at = _as_step(step)
+        at = _step_of(self._image_steps, "image name", name, step)
         png = to_png(img)
         self._image_steps[name] = at + 1
         query = urllib.parse.urlencode({"model": self.model_name, "name": name, "step": at,
@@ -443,12 +448,7 @@ class Log:
         >>> log.close()
         """
         check_name(name, "histogram name")
-        if step is None:
-            at = self._hist_steps.get(name, 0)
-            if at > MAX_STEP:
-                raise _past_the_end("histogram", name)
-        else:
-            at = _as_step(step)
+        at = _step_of(self._hist_steps, "histogram", name, step)
         if not isinstance(values, _histogram.Histogram):
             values = _histogram.Histogram(values, bins, _pending=self._hists, _name=name)
         self._hist_steps[name] = at + 1

@@ -97,6 +97,12 @@ def test_the_store_reads_only_the_chosen_payloads(any_store):
     any_store._records_by_id = lambda conn, ids: seen.append(len(ids)) or real(conn, ids)
     got = any_store.read_histograms("m", "w", limit=200)
     assert seen == [200] and len(got["records"]) == 200
+    from store_helpers import is_postgres, sql
+
+    if not is_postgres(any_store):   # choosing reads the index alone
+        plan = sql(any_store, "EXPLAIN QUERY PLAN SELECT id FROM histograms WHERE model_id=? "
+                   "AND name=? AND step BETWEEN ? AND ? ORDER BY step, id", (1, "w", 0, 9))
+        assert "COVERING INDEX histograms_by_name" in plan[0][-1]
 
 
 def test_http_thinning_limits_and_bad_queries(make_server_on):
@@ -309,3 +315,82 @@ def test_histograms_cross_servers_on_postgres(make_server, pg_url):
             pass
     ws.close()
     assert got and got[0]["counts"] == [1.0, 2.0] and got[0]["name"] == "w"
+
+
+def test_torch_addons_log_weight_gradient_and_activation_histograms(server):
+    torch = pytest.importorskip("torch")
+    import pastalog.torch as pt
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with pastalog.Log(server.port, "torchnet", spool_dir=False) as log:
+        watcher = pt.watch(net, log, every=2, what="all")
+        show = pt.activations(net, log=log, images=False)
+        x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+        for step in range(4):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+        show(x, step=3)
+        watcher.remove()
+        assert log.flush(timeout=20)
+    body = server.get_json("/api/v1/models/torchnet")[1]
+    hists = {h["name"]: (h["count"], h["first_step"], h["last_step"])
+             for h in body["histograms"]}
+    assert hists == {"parameters/0": (2, 0, 2), "parameters/2": (2, 0, 2),
+                     "gradients/0": (2, 0, 2), "gradients/2": (2, 0, 2),
+                     "0/activations": (1, 3, 3), "1/activations": (1, 3, 3),
+                     "2/activations": (1, 3, 3)}
+    series = {s["name"] for s in body["series"]}
+    assert {"parameters/0/norm", "gradients/0/norm", "1/zero_fraction"} <= series
+    weights = _get(server, "torchnet", "parameters/2")["records"][-1]
+    assert weights["count"] == 8 * 2 + 2                           # weight and bias together
+    relu = _get(server, "torchnet", "1/activations")["records"][0]
+    assert relu["count"] == 16 * 8 and relu["min"] == 0.0
+
+
+def test_a_store_from_before_histograms_upgrades_in_place(store_location):
+    from store_helpers import is_postgres, sql
+
+    store = Store(store_location)
+    store.write_points([("m", "loss", [0, 1], [2.0, 1.0], [1.0, 2.0])])
+    old = "1" if is_postgres(store) else "2"     # the version before histograms
+    sql(store, "DROP TABLE hist_names")
+    sql(store, "DROP TABLE histograms")
+    sql(store, "UPDATE meta SET value=? WHERE key='schema_version'", (old,))
+    store.close()
+    store = Store(store_location)
+    try:
+        new = sql(store, "SELECT value FROM meta WHERE key='schema_version'")[0][0]
+        assert int(new) == int(old) + 1
+        assert store.read_series("m", "loss")["values"].tolist() == [2.0, 1.0]
+        store.write_histograms([check_record(_record(0))])
+        assert store.read_histograms("m", "w")["total"] == 1
+    finally:
+        store.close()
+
+
+def test_histograms_wait_in_the_spool_while_the_server_is_down(tmp_path):
+    from helpers import ServerProcess, free_port
+
+    port = free_port()
+    spool = tmp_path / "spool"
+    log = pastalog.Log(port, "m", spool_dir=spool, close_timeout=0.5, handle_signals=False)
+    log.histogram("w", np.arange(100.0), step=5, bins=10)
+    log.write("loss", 1.0)
+    log.close()                                   # nobody listens: spooled
+    server = ServerProcess(tmp_path / "data", port=port).start()
+    try:
+        again = pastalog.Log(port, "m", spool_dir=spool, handle_signals=False)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            again.flush(timeout=1)
+            if server.get_json("/api/v1/histograms?model=m&name=w")[0] == 200:
+                break
+        again.close()
+        got = _get(server, "m", "w")
+        assert got["total"] == 1 and got["records"][0]["counts"] == [10.0] * 10
+        assert got["records"][0]["step"] == 5
+    finally:
+        server.stop()

@@ -137,7 +137,7 @@ def test_images_pixel_equal(tmp_path):
     np.testing.assert_array_equal(pixels, np.array(Image.open(io.BytesIO(jpeg))))
 
 
-def test_cli_runs_named_by_path_twice_stores_once_histograms_skipped(tmp_path):
+def test_cli_runs_named_by_path_twice_stores_once_text_skipped(tmp_path):
     logs = tmp_path / "mylogs"
     for run, scale in (("", 1.0), ("a", 2.0), ("b/c", 3.0)):
         w = SummaryWriter(logs / run)
@@ -153,9 +153,9 @@ def test_cli_runs_named_by_path_twice_stores_once_histograms_skipped(tmp_path):
     data = tmp_path / "data"
     out = cli("import", logs, "--data", data)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("imported 15 points in 3 series and 3 images from 3 runs "
-                                 "(3 event files)"), out.stdout
-    assert "skipped 4 histogram and 1 text summaries" in out.stdout, out.stdout
+    assert out.stdout.startswith("imported 15 points in 3 series, 3 images and 4 histogram "
+                                 "records from 3 runs (3 event files)"), out.stdout
+    assert "skipped 1 text summary" in out.stdout, out.stdout
     store = Store(data)
     assert sorted(m for m, _ in store.iter_series()) == ["a", "b/c", "mylogs"]
     for model, scale in (("mylogs", 1.0), ("a", 2.0), ("b/c", 3.0)):
@@ -166,9 +166,10 @@ def test_cli_runs_named_by_path_twice_stores_once_histograms_skipped(tmp_path):
     again = cli("import", logs, "--data", data)
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("imported 0 points in 0 series and 0 images"), again.stdout
-    assert "already stored: 15 points and 3 images" in again.stdout
+    assert "already stored: 15 points and 3 images and 4 histogram records" in again.stdout
     store = Store(data)
     assert (store.total_points(), len(list(store.iter_images()))) == before == (15, 3)
+    assert store.read_histograms("a", "weights")["total"] == 4
 
 
 def test_truncated_and_corrupt_files_are_counted_skips(tmp_path):
@@ -213,3 +214,40 @@ def test_no_event_files_is_a_clear_error(tmp_path):
     assert out.returncode == 1
     assert "holds no TensorBoard event files" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_histograms_bucket_counts_equal_and_imported_once(tmp_path):
+    from torch.utils.tensorboard import summary
+
+    rng = np.random.default_rng(3)
+    logs = tmp_path / "logs"
+    w = SummaryWriter(logs)
+    written = {}
+    for step in range(6):
+        values = rng.standard_normal(1000) * (step + 1)
+        w.add_histogram("layer/W", values, step * 10)
+        written[step * 10] = summary.histogram("layer/W", values,
+                                               w.default_bins).value[0].histo
+    w.add_histogram("const", np.full(50, 2.0), 0)
+    w.close()
+    store = Store(tmp_path / "data")
+    counts = tb_import.import_logdir(store, logs)
+    assert counts["histograms"] == 7 and counts["skipped"] == 0
+    got = store.read_histograms("logs", "layer/W")
+    assert [r["step"] for r in got["records"]] == sorted(written)
+    for rec in got["records"]:
+        histo = written[rec["step"]]
+        full = np.flatnonzero(histo.bucket)   # TensorBoard shows first to last non-empty
+        lo, hi = full[0], full[-1]
+        assert rec["counts"].tolist() == list(histo.bucket[lo:hi + 1])
+        assert sum(histo.bucket) == sum(rec["counts"]) == rec["count"] == histo.num == 1000
+        assert rec["edges"].tolist() == [histo.min] + list(histo.bucket_limit[lo:hi]) + \
+            [histo.max]
+        assert (rec["min"], rec["max"], rec["sum"], rec["sumsq"]) == \
+            (histo.min, histo.max, histo.sum, histo.sum_squares)
+    const = store.read_histograms("logs", "const")["records"][0]
+    assert const["count"] == 50 and sum(const["counts"]) == 50
+    again = tb_import.import_logdir(store, logs)
+    assert (again["histograms"], again["duplicate_histograms"]) == (0, 7)
+    assert store.read_histograms("logs", "layer/W")["total"] == 6
+    store.close()

@@ -2,11 +2,12 @@
 
 A framework binding (``pastalog.lasagne_addons``, later PyTorch) computes
 numpy arrays -- layer outputs, class probabilities, input gradients -- and
-hands them to these functions, which turn them into series (``log.write``)
-and images (``log.image``).
+hands them to these functions, which turn them into series (``log.write``),
+images (``log.image``) and histograms (``log.histogram``).
 
 ``log`` is a :class:`pastalog.Log` or any object with ``write(series, value,
-step=None)`` and ``image(name, img, step=None)`` methods.
+step=None)`` and ``image(name, img, step=None)`` methods (histograms go to its
+``histogram(name, values, step=None)`` when it has one).
 """
 
 import numpy as np
@@ -30,6 +31,7 @@ __all__ = [
     "report_confusion",
     "report_occlusion",
     "report_saliency",
+    "write_histogram",
     "write_scalars",
 ]
 
@@ -112,7 +114,28 @@ def write_scalars(log, values, step=None):
             log.write(name, value, step=step)
 
 
-def report_activations(log, outputs, step=None, prefix="", images=True):
+def write_histogram(log, name, values, step=None):
+    """Log ``values`` as histogram ``name`` when ``log`` takes histograms; whether it did.
+
+    Examples
+    --------
+    >>> class Recorder:
+    ...     def __init__(self): self.hists = []
+    ...     def histogram(self, name, values, step=None): self.hists.append((name, step))
+    >>> r = Recorder()
+    >>> write_histogram(r, "fc/activations", np.zeros(3), step=2), r.hists
+    (True, [('fc/activations', 2)])
+    >>> write_histogram(object(), "fc/activations", np.zeros(3))
+    False
+    """
+    histogram = getattr(log, "histogram", None)
+    if not callable(histogram):
+        return False
+    histogram(name, values, step=step)
+    return True
+
+
+def report_activations(log, outputs, step=None, prefix="", images=True, histograms=True):
     """Log statistics and pictures of several layers' outputs.
 
     Parameters
@@ -127,6 +150,9 @@ def report_activations(log, outputs, step=None, prefix="", images=True):
         Also log a feature-map grid (4-D outputs) or a unit heat strip
         (2-D outputs) per layer, as ``<layer>/feature_maps`` or
         ``<layer>/units``.
+    histograms : bool
+        Also log the distribution of each layer's outputs as the histogram
+        ``<layer>/activations`` (when ``log`` has ``histogram``).
 
     Returns
     -------
@@ -155,6 +181,9 @@ def report_activations(log, outputs, step=None, prefix="", images=True):
         for key in STAT_NAMES:
             scalars[join_name(prefix, "%s/%s" % (name, key))] = stats[key]
     write_scalars(log, scalars, step=step)
+    if histograms:
+        for name, out in outputs:
+            write_histogram(log, join_name(prefix, "%s/activations" % name), out, step=step)
     if images:
         for name, out in outputs:
             picture = activation_image(out)

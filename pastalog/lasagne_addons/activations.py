@@ -13,10 +13,11 @@ def activations(layers: Any, input_var: Any, log: Any = None, prefix: str = "",
 
     One Theano function returns all the layers' outputs (deterministic: no
     dropout).  Each call logs, per layer, the series ``<layer>/mean``,
-    ``/std``, ``/min``, ``/max`` and ``/zero_fraction`` (dead ReLUs), and an
-    image: for convolutional layers a grid of the first example's feature
-    maps (``<layer>/feature_maps``), for dense layers a heat strip of the
-    units over the batch (``<layer>/units``).
+    ``/std``, ``/min``, ``/max`` and ``/zero_fraction`` (dead ReLUs), the
+    histogram ``<layer>/activations`` of its outputs (when ``log`` has
+    ``histogram``), and an image: for convolutional layers a grid of the first
+    example's feature maps (``<layer>/feature_maps``), for dense layers a heat
+    strip of the units over the batch (``<layer>/units``).
 
     Parameters
     ----------

@@ -14,8 +14,17 @@ What becomes what:
 - image summaries (``images``): PNG images named by the tag (``tag/1``, ``tag/2``...
   for the second and later images of one summary); images encoded otherwise are
   converted to PNG with Pillow;
-- everything else (histograms, text, graphs, hparams, audio...): counted as skipped and
-  named by plugin in the summary line. Histograms wait for the store's histogram record.
+- histogram summaries (``histograms``; the legacy ``histo`` form is migrated to it by
+  ``data_compat``): histogram records named by the tag, with the buckets' edges and
+  counts exactly (a tensor of ``[left, right, count]`` rows becomes edges
+  ``[left_0, right_0, ..., right_k]``). A legacy ``histo`` summary (what
+  ``torch.utils.tensorboard`` and tensorboardX write) is read as written, with its exact
+  ``num``, ``min``, ``max``, ``sum`` and ``sum_squares``, its buckets from the first to
+  the last non-empty one as TensorBoard shows them; the tensor form keeps only buckets,
+  so ``count`` is their total, ``min``/``max`` the outer edges and ``sum``/``sumsq``
+  are estimated from the bucket centres;
+- everything else (text, graphs, hparams, audio...): counted as skipped and named by
+  plugin in the summary line.
 
 A step outside ±``MAX_STEP``, a name the store refuses and an image that cannot be
 decoded are counted skips. A file truncated mid-record or corrupt (a failed CRC) keeps
@@ -40,6 +49,7 @@ from ..limits import MAX_STEP, PNG_SIGNATURE, check_step_range
 from ..names import check_name
 from ..progress import Progress
 from .store import png_size
+from .store.histograms import check_record
 
 __all__ = ["find_runs", "import_logdir", "summary_line"]
 
@@ -50,6 +60,8 @@ FORMAT = "tensorboard"
 PIECE = 100_000
 #: Points of all series of a run held at most: past it, every series is written.
 HELD = 1_000_000
+#: Histogram records of a run held before they are written as one batch.
+HIST_PIECE = 500
 _HEAD = 16  # bytes of a TFRecord's frame around its data: length, two CRCs
 
 
@@ -116,8 +128,9 @@ class _Counts(dict):
     """What an import did: the numbers ``summary_line`` prints."""
 
     def __init__(self):
-        super().__init__(points=0, images=0, skipped=0, format=FORMAT, runs=0, series=0,
-                         files=0, damaged=0, duplicate_points=0, duplicate_images=0,
+        super().__init__(points=0, images=0, histograms=0, skipped=0, format=FORMAT, runs=0,
+                         series=0, files=0, damaged=0, duplicate_points=0,
+                         duplicate_images=0, duplicate_histograms=0,
                          bad_steps=0, bad_records=0, bad_runs=0,
                          plugins=collections.Counter())
         self.bar = None   # the progress bar, cleared before a warning
@@ -131,9 +144,14 @@ def _warn(counts, message, *args):
 
 
 class _Pending(dict):
-    """The series of one run, by tag, and how many points they hold in all."""
+    """The series of one run, by tag, and how many points they hold in all; its
+    histogram records not yet written (``hists``)."""
 
     total = 0
+
+    def __init__(self):
+        super().__init__()
+        self.hists = []
 
 
 class _Series:
@@ -158,10 +176,10 @@ def import_logdir(store, logdir):
     Returns
     -------
     dict
-        ``points``, ``images`` (newly stored), ``runs``, ``series``, ``files``,
+        ``points``, ``images``, ``histograms`` (newly stored), ``runs``, ``series``, ``files``,
         ``skipped`` (records not imported), ``damaged`` (files truncated or corrupt),
         ``bad_steps``, ``bad_records``, ``bad_runs`` (names the store refuses),
-        ``duplicate_points``, ``duplicate_images``
+        ``duplicate_points``, ``duplicate_images``, ``duplicate_histograms``
         (already in the store), ``plugins`` (a Counter of summaries skipped, by plugin),
         ``format`` (``"tensorboard"``).
 
@@ -205,14 +223,15 @@ def import_logdir(store, logdir):
         for path in files:
             counts["files"] += 1
             read = 0
-            for size, event in _events(tb, path, metadata, counts):
+            for size, event, histos in _events(tb, path, metadata, counts):
                 read += size
-                _take(store, model, event, pending, counts, tb)
+                _take(store, model, event, pending, counts, tb, histos)
                 bar.update(done + read, f"{counts['points']:,} points, "
                            f"{counts['images']:,} images")
             done += sizes[path]
         for tag, series in pending.items():
             _flush(store, model, tag, series, counts)
+        _flush_histograms(store, model, pending, counts)
         counts["series"] += sum(s.stored for s in pending.values())
     bar.finish()
     if counts["bad_steps"]:
@@ -222,7 +241,9 @@ def import_logdir(store, logdir):
 
 
 def _events(tb, path, metadata, counts):
-    """``(record size, migrated Event)`` of one event file; damage logged and counted."""
+    """``(record size, migrated Event, {tag: legacy HistogramProto})`` of one event file;
+    damage logged and counted. The legacy histograms are kept as written: migration
+    turns them into float32 buckets without their exact statistics."""
     tf, event_pb2 = tb["tf"], tb["event_pb2"]
     from google.protobuf.message import DecodeError
 
@@ -245,7 +266,11 @@ def _events(tb, path, metadata, counts):
             return
         n += 1
         try:
-            event = tb["data_compat"].migrate_event(event_pb2.Event.FromString(record))
+            raw = event_pb2.Event.FromString(record)
+            histos = ({v.tag: v.histo for v in raw.summary.value
+                       if v.WhichOneof("value") == "histo"}
+                      if raw.WhichOneof("what") == "summary" else {})
+            event = tb["data_compat"].migrate_event(raw)
             events = tb["dataclass_compat"].migrate_event(event, metadata)
         except (DecodeError, ValueError, TypeError) as exc:
             counts["bad_records"] += 1
@@ -255,7 +280,7 @@ def _events(tb, path, metadata, counts):
             continue
         size = len(record) + _HEAD
         for event in events:
-            yield size, event
+            yield size, event, histos
             size = 0
 
 
@@ -271,13 +296,13 @@ def _why(exc, path):
     return f"damaged ({text})"
 
 
-def _take(store, model, event, pending, counts, tb):
+def _take(store, model, event, pending, counts, tb, histos=None):
     """File the summaries of one event: points pending, images written, others counted."""
     if event.WhichOneof("what") != "summary":
         return
     for value in event.summary.value:
         plugin = value.metadata.plugin_data.plugin_name or value.WhichOneof("value") or "?"
-        if plugin not in ("scalars", "images"):
+        if plugin not in ("scalars", "images", "histograms"):
             counts["plugins"][plugin] += 1
             counts["skipped"] += 1
             continue
@@ -293,7 +318,10 @@ def _take(store, model, event, pending, counts, tb):
             _warn(counts, "pastalog: run %r tag %r step %d: unreadable tensor (%s); skipped",
                         model, value.tag, event.step, exc)
             continue
-        if plugin == "scalars":
+        if plugin == "histograms":
+            _take_histogram(store, model, value.tag, event, array_, pending, counts,
+                            (histos or {}).get(value.tag))
+        elif plugin == "scalars":
             if array_.size != 1 or array_.dtype.kind not in "fiub":
                 counts["bad_records"] += 1
                 counts["skipped"] += 1
@@ -346,6 +374,79 @@ def _flush(store, model, tag, series, counts):
         counts["duplicate_points"] += len(steps)
 
 
+def _legacy_histogram(histo):
+    """Edges, counts and exact statistics of a legacy ``HistogramProto``: its buckets
+    from the first to the last non-empty one (as TensorBoard shows them), ``min`` and
+    ``max`` as the outer edges, in float64."""
+    counts_ = np.array(histo.bucket, np.float64)
+    full = np.flatnonzero(counts_)
+    if not len(full):
+        return np.empty(0), np.empty(0), {"count": 0, "min": None, "max": None,
+                                          "sum": 0.0, "sumsq": 0.0}
+    start, end = int(full[0]), int(full[-1])
+    inner = np.array(histo.bucket_limit, np.float64)[start:end]
+    edges = np.concatenate([[histo.min], inner, [histo.max]])
+    return edges, counts_[start:end + 1], {
+        "count": int(round(histo.num)), "min": histo.min, "max": histo.max,
+        "sum": histo.sum, "sumsq": histo.sum_squares}
+
+
+def _take_histogram(store, model, tag, event, rows, pending, counts, histo=None):
+    """One histogram summary (``[left, right, count]`` rows, or the legacy proto it was
+    migrated from) as a pending record."""
+    try:
+        rows = np.asarray(rows, np.float64)
+        if rows.ndim != 2 or rows.shape[1] != 3:
+            raise ValueError(f"a histogram tensor has [left, right, count] rows, got shape "
+                             f"{rows.shape}")
+        if histo is not None:
+            edges, counts_, stats = _legacy_histogram(histo)
+        elif len(rows):
+            edges = np.concatenate([rows[:1, 0], rows[:, 1]])
+            counts_ = rows[:, 2]
+            centres = (rows[:, 0] + rows[:, 1]) / 2
+            stats = {"count": int(round(counts_.sum())), "min": edges[0], "max": edges[-1],
+                     "sum": float(counts_ @ centres), "sumsq": float(counts_ @ centres ** 2)}
+        else:
+            edges = counts_ = np.empty(0)
+            stats = {"count": 0, "min": None, "max": None, "sum": 0.0, "sumsq": 0.0}
+        record = check_record({"model": model, "name": tag, "step": int(event.step),
+                               "time": event.wall_time, "edges": edges, "counts": counts_,
+                               **stats}, f"histogram {tag!r} at step {event.step}")
+    except (BadRequest, InvalidName, ValueError) as exc:
+        counts["bad_records"] += 1
+        counts["skipped"] += 1
+        _warn(counts, "pastalog: run %r histogram %r step %d skipped: %s", model, tag,
+              event.step, exc)
+        return
+    pending.hists.append(record)
+    if len(pending.hists) >= HIST_PIECE:
+        _flush_histograms(store, model, pending, counts)
+
+
+def _flush_histograms(store, model, pending, counts):
+    """Write a run's pending histogram records as one batch named by its content."""
+    records, pending.hists = pending.hists, []
+    if not records:
+        return
+    digest = hashlib.sha256(model.encode())
+    for r in records:
+        digest.update(f"\0{r['name']}\0{r['step']}\0{r['time']!r}\0".encode()
+                      + r["edges"].tobytes() + r["counts"].tobytes())
+    try:
+        written = store.write_histograms(records, f"import:tb:h:{digest.hexdigest()[:40]}")
+    except (BadRequest, InvalidName, LimitExceeded) as exc:
+        counts["skipped"] += len(records)
+        counts["bad_records"] += len(records)
+        _warn(counts, "pastalog: run %r: %d histogram records skipped: %s", model,
+              len(records), exc)
+        return
+    if written is None:
+        counts["duplicate_histograms"] += len(records)
+    else:
+        counts["histograms"] += len(written)
+
+
 def _write_image(store, model, name, blob, event, counts):
     try:
         png = blob if blob[:8] == PNG_SIGNATURE else _to_png(blob)
@@ -393,13 +494,17 @@ def summary_line(counts, where):
     --------
     >>> c = _Counts()
     >>> c.update(points=5, runs=1, series=2, files=1, skipped=15)
-    >>> c["plugins"].update({"histograms": 12, "text": 3})
+    >>> c["plugins"].update({"audio": 12, "text": 3})
     >>> summary_line(c, "/data")
-    'imported 5 points in 2 series and 0 images from 1 run (1 event file) into /data; skipped 12 histogram and 3 text summaries'
+    'imported 5 points in 2 series and 0 images from 1 run (1 event file) into /data; skipped 12 audio and 3 text summaries'
     """
     runs = counts["runs"]
-    line = (f"imported {counts['points']:,} points in {counts['series']:,} series and "
-            f"{counts['images']:,} image{'s' * (counts['images'] != 1)} from {runs:,} run{'s' * (runs != 1)} "
+    images = f"{counts['images']:,} image{'s' * (counts['images'] != 1)}"
+    hists = counts.get("histograms", 0)
+    what = (f"series, {images} and {hists:,} histogram record{'s' * (hists != 1)}" if hists
+            else f"series and {images}")
+    line = (f"imported {counts['points']:,} points in {counts['series']:,} {what} from "
+            f"{runs:,} run{'s' * (runs != 1)} "
             f"({counts['files']:,} event file{'s' * (counts['files'] != 1)}) into {where}")
     skips = []
     plugins = counts["plugins"]
@@ -419,9 +524,12 @@ def summary_line(counts, where):
     if skips:
         line += "; skipped " + ", ".join(skips)
     dupes = counts["duplicate_points"] + counts["duplicate_images"]
-    if dupes:
+    dupe_hists = counts.get("duplicate_histograms", 0)
+    if dupes or dupe_hists:
         line += (f"; already stored: {counts['duplicate_points']:,} points and "
                  f"{counts['duplicate_images']:,} images")
+        if dupe_hists:
+            line += f" and {dupe_hists:,} histogram records"
     return line
 
 

@@ -19,7 +19,7 @@ series for a batch::
 - :func:`saliency` -- gradients, integrated gradients or Grad-CAM (Captum);
 - :func:`occlusion` -- occlusion heatmaps of the true class;
 - :func:`confusion_matrix` -- confusion matrix and most common mistakes;
-- :func:`watch` -- per-layer gradient and weight norms every few steps.
+- :func:`watch` -- per-layer gradient and weight norms and histograms every few steps.
 
 Every add-on runs the model in eval mode and restores each submodule's mode,
 works under a ``torch.no_grad()`` caller, never changes the caller's tensors,

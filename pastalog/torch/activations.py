@@ -100,7 +100,8 @@ def activations(model, log=None, layers=None, prefix="", images=True):
     forward pass in eval mode, without gradients), so training steps in
     between pay nothing.  Each call logs, per layer, the series
     ``<layer>/mean``, ``/std``, ``/min``, ``/max`` and ``/zero_fraction`` (dead
-    ReLUs), and an image: for convolutional layers a grid of the first
+    ReLUs), the histogram ``<layer>/activations`` of its outputs (when ``log``
+    has ``histogram``), and an image: for convolutional layers a grid of the first
     example's feature maps (``<layer>/feature_maps``), for dense layers a heat
     strip of the units over the batch (``<layer>/units``).
 

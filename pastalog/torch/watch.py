@@ -1,8 +1,9 @@
-"""``watch``: per-layer gradient and weight norms every few steps, like ``wandb.watch``."""
+"""``watch``: per-layer gradient and weight norms and histograms every few steps, like
+``wandb.watch``."""
 
 import math
 
-from ..addons.report import check_log, write_scalars
+from ..addons.report import check_log, write_histogram, write_scalars
 from ._util import torch
 
 __all__ = ["WHAT", "Watcher", "watch"]
@@ -12,7 +13,8 @@ WHAT = ("gradients", "parameters", "all")
 
 
 class Watcher:
-    """Logs per-layer gradient and weight norms of a model; see :func:`watch`.
+    """Logs per-layer gradient and weight norms and histograms of a model; see
+    :func:`watch`.
 
     Counts the model's forward passes in training mode with gradients on (one
     per training step); at every ``every``-th one it logs the weight norms and
@@ -28,7 +30,7 @@ class Watcher:
         The layers whose norms are logged.
     """
 
-    def __init__(self, model, log, every=100, what="gradients", prefix=""):
+    def __init__(self, model, log, every=100, what="gradients", prefix="", histograms=True):
         if what not in WHAT:
             raise ValueError("what must be one of %s, not %r" % (", ".join(WHAT), what))
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
@@ -37,6 +39,7 @@ class Watcher:
             raise TypeError("watch needs a torch.nn.Module, not %r" % (model,))
         self.model, self.log, self.every, self.what = model, check_log(log), every, what
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.histograms = bool(histograms)
         self.step = 0
         # (layer name, [(parameter, name)]) for every module with parameters of its own.
         self._groups = []
@@ -48,6 +51,7 @@ class Watcher:
             raise ValueError("watch: the model has no parameters")
         self.layers = [name for name, _ in self._groups]
         self._pending = {}        # layer -> sum of squared gradient norms so far
+        self._pending_grads = {}  # layer -> the gradients seen (for its histogram)
         self._pending_step = None
         self._grad_handles = []
         self._handle = model.register_forward_pre_hook(self._on_forward)
@@ -73,10 +77,20 @@ class Watcher:
                 sq = sum(float(p.detach().float().pow(2).sum()) for p in params)
                 values["%sparameters/%s/norm" % (self.prefix, name)] = math.sqrt(sq)
         write_scalars(log or self.log, values, step=step)
+        if self.histograms:
+            for name, params in self._groups:
+                self._histogram(log or self.log, "parameters", name, params, step)
+
+    def _histogram(self, log, kind, name, tensors, step):
+        """One layer's tensors, flattened together, as the histogram ``<kind>/<layer>``."""
+        with torch.no_grad():
+            flat = torch.cat([t.detach().reshape(-1).float() for t in tensors])
+        write_histogram(log, "%s%s/%s" % (self.prefix, kind, name), flat, step=step)
 
     def _attach_gradient_hooks(self, step):
         self._pending_step = step
         self._pending = {}
+        self._pending_grads = {}
         total = sum(1 for _, params in self._groups for p in params if p.requires_grad)
         self._expected = total
         self._seen = 0
@@ -89,6 +103,8 @@ class Watcher:
         def hook(grad):
             sq = float(grad.detach().float().pow(2).sum())
             self._pending[name] = self._pending.get(name, 0.0) + sq
+            if self.histograms:
+                self._pending_grads.setdefault(name, []).append(grad.detach())
             self._seen += 1
             if self._seen >= self._expected:
                 self._flush_gradients()
@@ -106,7 +122,10 @@ class Watcher:
             values = {"%sgradients/%s/norm" % (self.prefix, name): math.sqrt(sq)
                       for name, sq in self._pending.items()}
             write_scalars(self.log, values, step=step)
+        for name, grads in self._pending_grads.items():
+            self._histogram(self.log, "gradients", name, grads, step)
         self._pending = {}
+        self._pending_grads = {}
 
     def __call__(self, step=None, log=None):
         """Log now: weight norms and the norms of the parameters' current ``.grad``.
@@ -128,6 +147,8 @@ class Watcher:
                 if grads:
                     sq = sum(float(g.detach().float().pow(2).sum()) for g in grads)
                     values["%sgradients/%s/norm" % (self.prefix, name)] = math.sqrt(sq)
+                    if self.histograms:
+                        self._histogram(target, "gradients", name, grads, step)
             write_scalars(target, values, step=step)
 
     def remove(self):
@@ -137,8 +158,9 @@ class Watcher:
         self._handle.remove()
 
 
-def watch(model, log, every=100, what="gradients", prefix=""):
-    """Log a model's per-layer gradient and/or weight norms every ``every`` steps.
+def watch(model, log, every=100, what="gradients", prefix="", histograms=True):
+    """Log a model's per-layer gradient and/or weight norms and histograms every ``every``
+    steps.
 
     As ``wandb.watch`` does: call it once before training; nothing else
     changes in the loop.  A step is a forward pass of ``model`` in training
@@ -146,7 +168,9 @@ def watch(model, log, every=100, what="gradients", prefix=""):
     0, ``every``, ``2 * every``, ... it logs the series
     ``parameters/<layer>/norm`` (the L2 norm of the layer's own parameters,
     weight and bias together) and ``gradients/<layer>/norm`` (the same for
-    that step's gradients, read by one-shot hooks during the backward pass).
+    that step's gradients, read by one-shot hooks during the backward pass), and the
+    histograms ``parameters/<layer>`` and ``gradients/<layer>`` of the same values
+    (every weight and bias of the layer together) when ``log`` has ``histogram``.
 
     Parameters
     ----------
@@ -157,6 +181,8 @@ def watch(model, log, every=100, what="gradients", prefix=""):
     what : {"gradients", "parameters", "all"}
     prefix : str
         Prepended (with ``/``) to every name.
+    histograms : bool
+        Log the histograms too, not only the norms.
 
     Returns
     -------
@@ -178,4 +204,4 @@ def watch(model, log, every=100, what="gradients", prefix=""):
     [('gradients/0/norm', 0), ('gradients/0/norm', 2), ('parameters/0/norm', 0), ('parameters/0/norm', 2)]
     >>> watcher.remove()
     """
-    return Watcher(model, log, every=every, what=what, prefix=prefix)
+    return Watcher(model, log, every=every, what=what, prefix=prefix, histograms=histograms)

@@ -60,6 +60,22 @@ def test_example_logs_curves_and_every_addon(trained, server, image_dir):
         assert width >= 100 and height >= 100, (name, width, height)
 
 
+def test_example_logs_activation_histograms_per_layer(trained, server):
+    status, body = server.get_json("/api/v1/models/" + MODEL)
+    assert status == 200
+    hists = {h["name"]: h for h in body["histograms"]}
+    assert sorted(hists) == sorted("%s/activations" % layer for layer in LAYERS)
+    for layer in LAYERS:
+        assert hists["%s/activations" % layer]["count"] == EPOCHS
+    series, _ = server.model(MODEL)
+    status, got = server.get_json("/api/v1/histograms?model=%s&name=fc/activations" % MODEL)
+    assert status == 200 and got["total"] == EPOCHS
+    last = got["records"][-1]
+    assert sum(last["counts"]) == last["count"] > 0 and last["nan"] == 0
+    assert last["min"] == series["fc/min"]["last_value"]
+    assert last["max"] == series["fc/max"]["last_value"]
+
+
 def test_trained_confusion_matrix_is_mostly_diagonal(trained):
     cm = trained["confusion"]
     assert cm.sum() == len(trained["data"][3])

@@ -82,7 +82,7 @@ def png_size(data: bytes) -> "tuple[int, int]":
 
 
 class Store(abc.ABC):
-    """Every point, image and model, durable; one interface, several backends.
+    """Every point, image, histogram and model, durable; one interface, several backends.
 
     ``Store(location, **options)`` opens the backend ``location`` names (see the
     module docstring). Writes (``write_*``, ``delete_*``, ``forget_batches``, ``gc``)
@@ -137,6 +137,31 @@ class Store(abc.ABC):
                     when: Optional[float] = None,
                     batch_id: Optional[str] = None) -> "Optional[dict[str, Any]]":
         """Store a PNG image; returns its record (``None`` for a batch seen before)."""
+
+    @abc.abstractmethod
+    def write_histograms(self, records: Sequence["dict[str, Any]"],
+                         batch_id: Optional[str] = None) -> "Optional[list[dict[str, Any]]]":
+        """Store histogram records (checked by ``histograms.check_record``) atomically.
+
+        Returns the stored records, each with its ``id``, ``model``, ``name``, ``step``
+        and ``time`` (``None`` for a batch seen before). Shared SQL:
+        :class:`~.histograms.HistogramStore`.
+        """
+
+    @abc.abstractmethod
+    def read_histograms(self, model: str, name: str, x0: Optional[int] = None,
+                        x1: Optional[int] = None,
+                        limit: int = 200) -> "Optional[dict[str, Any]]":
+        """``{"total", "records"}`` of one histogram name over ``[x0, x1]``, thinned to
+        ``limit`` records evenly spread (first and last kept), or ``None``."""
+
+    @abc.abstractmethod
+    def delete_histograms(self, model: str, name: str) -> int:
+        """Delete every record of one histogram name; returns how many went."""
+
+    @abc.abstractmethod
+    def iter_histograms(self) -> Iterator["tuple[str, str, dict[str, Any]]"]:
+        """Yield ``(model, name, record)`` for every histogram record, for export."""
 
     @abc.abstractmethod
     def delete_series(self, model: str, name: str) -> int:
