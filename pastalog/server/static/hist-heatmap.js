@@ -6,6 +6,9 @@ import { CanvasPlot, niceTicks, binAt, valueRange, THEME, FONT } from './hist-ca
 import { fmtAxisValue, fmtStepTicks } from './format.js';
 
 const PAD = { left: 58, right: 10, top: 6, bottom: 20 };
+// a column's full shade is the share of its SPIKE-th fullest row (a fraction of the
+// rows): a spike a few pixels tall (ReLU's zeros) saturates instead of fading the rest
+const SPIKE = 0.03;
 
 /** A CSS colour → [r, g, b] (resolved by a 1×1 canvas). */
 function rgbOf(color) {
@@ -96,7 +99,7 @@ export class HeatmapView {
       const img = ctx.createImageData(W, H);
       const px = img.data;
       const [cr, cg, cb] = rgbOf(this.o.color);
-      const share = new Float64Array(H);
+      const share = new Float64Array(H), best = new Float64Array(Math.max(1, Math.round(H * SPIKE)));
       for (let i = 0; i < n; i++) {
         const r = L.recs[i];
         const [a, b] = L.colEdges(i);
@@ -105,13 +108,19 @@ export class HeatmapView {
         if (c1 <= c0) continue;
         // rows bottom (low values) to top, walking the record's bins once
         const cdf = cdfWalker(r);
-        let prev = cdf(L.v0), top = 0;
+        let prev = cdf(L.v0);
+        best.fill(0);   // the fullest rows' shares, ascending: best[0] is the SPIKE-th fullest
         for (let y = H - 1; y >= 0; y--) {
           const v = L.v0 + ((H - y) / H) * (L.v1 - L.v0);
           const c = cdf(v);
-          share[y] = c - prev; prev = c;
-          if (share[y] > top) top = share[y];
+          const sh = share[y] = c - prev; prev = c;
+          if (sh > best[0]) {
+            let j = 0;
+            while (j + 1 < best.length && best[j + 1] < sh) { best[j] = best[j + 1]; j++; }
+            best[j] = sh;
+          }
         }
+        const top = best[0] || best[best.length - 1];
         if (!(top > 0)) continue;
         for (let y = 0; y < H; y++) {
           const t = share[y] / top;
