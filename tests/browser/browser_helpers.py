@@ -87,3 +87,39 @@ def sweep(server, n, *, prefix="sweep", steps=50, series=("train_loss", "valid_a
 
 def dumps(x):
     return json.dumps(x)
+
+
+def histogram_record(values, step, bins=64, time=None):
+    """One histogram record of docs/API.md from raw values, binned with numpy over
+    [min, max] of the finite ones; NaN and +-inf counted apart."""
+    import numpy as np
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    rec = {"step": step, "nan": int(np.isnan(v).sum()), "posinf": int(np.isposinf(v).sum()),
+           "neginf": int(np.isneginf(v).sum()), "count": int(finite.size)}
+    if finite.size:
+        counts, edges = np.histogram(finite, bins=bins)
+        rec.update(edges=edges.tolist(), counts=counts.astype(float).tolist(), min=float(finite.min()),
+                   max=float(finite.max()), sum=float(finite.sum()), sumsq=float((finite * finite).sum()))
+    else:
+        rec.update(edges=[], counts=[], min=None, max=None, sum=0.0, sumsq=0.0)
+    if time is not None:
+        rec["time"] = time
+    return rec
+
+
+def post_histograms(server, model, name, records):
+    """POST histogram records (of histogram_record) of one name through /api/v1/histograms."""
+    status, body = server.post_json("/api/v1/histograms",
+                                    {"histograms": [dict(r, model=model, name=name) for r in records]})
+    assert status == 200, body
+    return body
+
+
+def log_histograms(server, model, name, items, bins=64):
+    """Log ``(step, values)`` pairs with the real client (``Log.histogram``), flushed."""
+    from pastalog import Log
+    with Log(server.port, model) as log:
+        for step, values in items:
+            log.histogram(name, values, step=step, bins=bins)
+        log.flush()

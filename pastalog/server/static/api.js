@@ -219,3 +219,17 @@ export function deleteImages(model, name) {
 export function deleteModel(model) {
   return call('DELETE', `/api/v1/models/${encodeURIComponent(model)}`);
 }
+
+/**
+ * Histogram records of one name (docs/API.md): at most `limit` records over steps
+ * [x0, x1] (both optional), evenly spread, the first and last kept.
+ */
+export function getHistograms(model, name, { x0 = null, x1 = null, limit = null } = {}, signal) {
+  return call('GET', `/api/v1/histograms?${qs({
+    model, name, x0: x0 == null ? null : Math.floor(x0), x1: x1 == null ? null : Math.ceil(x1), limit,
+  })}`, signal);
+}
+
+export function deleteHistograms(model, name) {
+  return call('DELETE', `/api/v1/histograms?${qs({ model, name })}`);
+}

@@ -143,6 +143,7 @@ function installDebugHook(live) {
       drawn: performance.getEntriesByName('pastalog:drawn').length > 0,
       models: catalog.modelNames(),
       charts: view ? view.charts().map(c => c.snapshot()) : [],
+      histograms: view && view.hists ? view.hists.snapshot() : [],
     }),
   };
   Object.defineProperty(window, '__pastalog', { value: Object.freeze(hook), writable: false, configurable: false });

@@ -27,6 +27,7 @@ export class Catalog {
         name: m.name, last_time: m.last_time,
         series: new Map((m.series || []).map(s => [s.name, seriesMeta(s)])),
         images: new Map((m.images || []).map(i => [i.name, { ...i }])),
+        histograms: new Map((m.histograms || []).map(x => [x.name, { ...x }])),
       });
     }
     this.models = next;
@@ -65,7 +66,7 @@ export class Catalog {
     let m = this.models.get(model);
     let created = false;
     if (!m) {
-      m = { name: model, last_time: null, series: new Map(), images: new Map() };
+      m = { name: model, last_time: null, series: new Map(), images: new Map(), histograms: new Map() };
       this.models.set(model, m);
       created = true;
     }
@@ -104,18 +105,24 @@ export class Catalog {
         s.count = ev.count; s.last_step = ev.last_step; s.last_value = num(ev.last_value);
         s.last_time = Date.now() / 1000;
         m.last_time = s.last_time;
-      } else if (ev.type === 'image') {
+      } else if (ev.type === 'image' || ev.type === 'histogram') {
+        // a record of an image or histogram name: the name's count and latest step
         const [m, c] = this._ensure(ev.model);
+        const names = ev.type === 'image' ? m.images : m.histograms;
+        let x = names.get(ev.name);
+        if (!x) { x = { name: ev.name, count: 0, first_step: ev.step }; names.set(ev.name, x); structural = true; }
         structural ||= c;
-        let im = m.images.get(ev.name);
-        if (!im) { im = { name: ev.name, count: 0, first_step: ev.step }; m.images.set(ev.name, im); structural = true; }
-        im.count += 1;
-        if (im.last_step == null || ev.step >= im.last_step) { im.last_step = ev.step; im.last_sha = ev.sha; im.last_time = ev.time; }
+        x.count += 1;
+        if (x.last_step == null || ev.step >= x.last_step) {
+          x.last_step = ev.step; x.last_time = ev.time;
+          if (ev.type === 'image') x.last_sha = ev.sha;
+        }
       } else if (ev.type === 'deleted') {
         const m = this.models.get(ev.model);
         if (!m) continue;
         if (ev.series != null) structural ||= m.series.delete(ev.series);
         else if (ev.image != null) structural ||= m.images.delete(ev.image);
+        else if (ev.histogram != null) structural ||= m.histograms.delete(ev.histogram);
         else { this.models.delete(ev.model); structural = true; }
       }
     }

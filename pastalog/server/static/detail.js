@@ -8,6 +8,7 @@ import { assignColors } from './colors.js';
 import { mountRunHeader } from './run-header.js';
 import { encodeChart, decodeChart } from './url-state.js';
 import { ImagesPanel } from './images.js';
+import { HistogramsPanel } from './histograms.js';
 import { lineKey, hiddenSet, storeHidden, deleteSeriesFlow, deleteModelFlow, openLineTable, openLineAt, feedPoints, feedRefresh } from './view-common.js';
 
 /** "conv1/mean" → "conv1"; a name without "/" is its own group. */
@@ -34,10 +35,13 @@ export function mountDetail(root, ctx) {
   const imagesBox = h('div', { class: 'images-box' });
   const el = h('div', { class: 'view detail' }, h('div', { class: 'detail-head' }, title, linkLabel, delBtn), missing, grid, imagesBox);
   root.appendChild(el);
+  const histBox = h('div', { class: 'hists-box' });
+  imagesBox.before(histBox);
 
   const cards = new Map();   // group → {chart, legend}
   missing.before(mountRunHeader(ctx, model).el);   // status, config, provenance; ends with el
   const images = new ImagesPanel(imagesBox, { model, catalog, S, save: ctx.save, notify: ctx.notify });
+  const hists = new HistogramsPanel(histBox, { model, catalog, notify: ctx.notify });
 
   function makeCard(group) {
     const id = `g:${group}`;
@@ -125,6 +129,7 @@ export function mountDetail(root, ctx) {
     // keep the cards in name order
     for (const g of [...cards.keys()].sort()) grid.appendChild(cards.get(g).chart.el);
     images.render();
+    hists.render();
   }
 
   const off = catalog.on(({ structural }) => { if (structural) refresh(); });
@@ -141,13 +146,16 @@ export function mountDetail(root, ctx) {
         if (card) { const l = latest(series); card.legend.setLatest(lineKey(mdl, series), l.latest, l.latestStep); }
       });
       for (const ev of evs) if (ev.type === 'image') images.onImage(ev);   // compare shows other runs
+      hists.onEvents(evs);
     },
     catchUp() {
       refresh();
       for (const c of charts()) for (const l of c.lines) c.catchUp(l.model, l.series);
       if (images.selected != null) images.select(images.selected, S.istep);
+      hists.catchUp();
     },
+    hists,
     setXMode(mode) { for (const c of charts()) c.setXMode(mode); },
-    destroy() { off(); for (const c of charts()) c.destroy(); images.destroy(); el.remove(); },
+    destroy() { off(); for (const c of charts()) c.destroy(); images.destroy(); hists.destroy(); el.remove(); },
   };
 }

@@ -66,7 +66,7 @@ export function openLineTable(chart, entry) {
  */
 export function feedPoints(charts, evs) {
   for (const ev of evs) {
-    if (ev.type === 'deleted' && ev.image == null) {
+    if (ev.type === 'deleted' && ev.image == null && ev.histogram == null) {
       for (const c of charts) c.deletedSeries(ev.model, ev.series ?? null);
     }
     if (ev.type !== 'points') continue;
