@@ -8,7 +8,7 @@ import * as api from './api.js';
 import { h, clear, perFrame } from './dom.js';
 import { confirmDialog } from './dialogs.js';
 import { fmtStep, fmtValue, fmtAxisValue, fmtTime, shortName } from './format.js';
-import { colorFor } from './colors.js';
+import { paletteColor } from './colors.js';
 import { PERCENTS } from './quantiles.js';
 import { HistData } from './hist-data.js';
 import { DistributionView } from './hist-distribution.js';
@@ -43,9 +43,9 @@ export function nonFiniteText(t) {
 
 class HistCard {
   constructor(parent, o) {
-    this.o = o;                     // {model, name, notify, catalog}
+    this.o = o;                     // {model, name, index, notify, catalog}
     this.name = o.name;
-    this.color = colorFor(o.name);
+    this.color = paletteColor(o.index);     // the palette, in name order (colors.js)
     this.mode = modeFor(o.name);
     this.view = null;
     this.hover = null;
@@ -193,7 +193,8 @@ export class HistogramsPanel {
     for (const [n, c] of this.cards) if (!names.includes(n)) { c.destroy(); this.cards.delete(n); }
     const cards = new Map();   // in name order, as on the page
     for (const n of names) {
-      const c = this.cards.get(n) || new HistCard(this.grid, { model: this.o.model, name: n, notify: this.o.notify, catalog: this.o.catalog });
+      const c = this.cards.get(n) || new HistCard(this.grid, { model: this.o.model, name: n, index: names.indexOf(n),
+        notify: this.o.notify, catalog: this.o.catalog });
       cards.set(n, c);
       this.grid.appendChild(c.el);
     }
