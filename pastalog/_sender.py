@@ -27,6 +27,7 @@ import errno
 import json
 import logging
 import os
+import signal
 import threading
 import time
 import urllib.parse
@@ -311,6 +312,14 @@ class Sender:
                 size, tuple(owners.items()))
 
     def _run(self):
+        # SIGTERM and SIGINT are the main thread's: blocked here, the kernel never hands
+        # them to this thread, where they would not interrupt the main thread's sleep
+        # (seen while this thread ran `git status` for the provenance)
+        if hasattr(signal, "pthread_sigmask"):
+            try:
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            except (OSError, ValueError):
+                pass
         try:
             self._loop()
         except BaseException:
