@@ -288,19 +288,28 @@ class Sender:
 
 
     def _runs_request(self, records, owners):
-        """One ``POST /api/v1/runs`` for run records (dropped once the server has none)."""
+        """One ``POST /api/v1/runs`` for run records (dropped once the server has none).
+
+        A record still to capture its provenance (``git status`` may take a while) gets
+        its body when the request is sent or spooled, after the points drained with it:
+        the first points of a run never wait for it.
+        """
         if self.runs_unsupported:
             records = []
-        for record in records:
-            if record.get("provenance") is True:
-                try:
-                    record["provenance"] = _provenance.capture(record["time"])
-                except Exception as exc:   # noqa: BLE001 - capture must never stop points
-                    record["provenance"] = None
-                    self._say("provenance", "could not capture the run's provenance (%s: %s)",
-                              type(exc).__name__, exc)
-        body = json.dumps({"runs": records}, ensure_ascii=False, allow_nan=False).encode()
-        return (RUNS_PATH, body, _JSON, 0,
+
+        def body():
+            for record in records:
+                if record.get("provenance") is True:
+                    try:
+                        record["provenance"] = _provenance.capture(record["time"])
+                    except Exception as exc:   # noqa: BLE001 - must never stop points
+                        record["provenance"] = None
+                        self._say("provenance", "could not capture the run's provenance "
+                                  "(%s: %s)", type(exc).__name__, exc)
+            return json.dumps({"runs": records}, ensure_ascii=False, allow_nan=False).encode()
+
+        lazy = any(record.get("provenance") is True for record in records)
+        return (RUNS_PATH, body if lazy else body(), _JSON, 0,
                 tuple((_Records(lg), n) for lg, n in owners.items()))
 
     def _signalled(self):
@@ -394,6 +403,8 @@ class Sender:
 
     def _to_spool(self, request):
         path, body, _, n, owners = request
+        if callable(body):          # a runs request's body is made when it leaves
+            body = body()
         try:
             self._spool.append(f"{n} {path}", body)
         except OSError as exc:
@@ -441,6 +452,9 @@ class Sender:
             return self._send_all()
         while self._pending:
             path, body, ctype, n, owners = self._pending[0]
+            if callable(body):      # a runs request's body is made when it leaves
+                body = body()
+                self._pending[0] = (path, body, ctype, n, owners)
             if not self._send(path, body, ctype, owners):
                 return False
             self._pending.popleft()
