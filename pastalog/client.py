@@ -50,6 +50,7 @@ import logging
 import operator
 import os
 import re
+import sys
 import threading
 import time
 import urllib.parse
@@ -85,7 +86,6 @@ def _install_crash_hooks():
     if _CRASH.get("installed"):
         return
     _CRASH["installed"] = True
-    import sys
 
     before, thread_before = sys.excepthook, threading.excepthook
 
@@ -191,24 +191,22 @@ def _check_token(token):
 
 
 class _Series:
-    # The arrays are never replaced (the sender copies and clears them), so their
-    # bound append methods can be kept: write() saves three lookups a call.
+    # One flat float64 array of (step, value, time) triples. write() adds a point with
+    # one C call (``put``, the array's extend), which neither another thread nor a
+    # signal handler can split: no lock, and no half-written point to trim. Steps
+    # within ±(2**53-1) are exact as float64. The sender takes whole triples from the
+    # front (a slice, then a delete: writers only ever append at the end).
     # ``relative``: the buffered steps are the session's implicit counters; an explicit
-    # step ends that (``split``: where in the buffer the absolute points begin).
-    __slots__ = ("name", "next", "steps", "values", "times", "add_step", "add_value",
-                 "add_time", "relative", "split")
+    # step ends that (``split``: the point where the absolute ones begin).
+    __slots__ = ("name", "next", "buf", "put", "relative", "split")
 
     def __init__(self, name, relative=False):
         self.name = name
         self.relative = relative
         self.split = None
         self.next = 0
-        self.steps = array("q")
-        self.values = array("d")
-        self.times = array("d")
-        self.add_step = self.steps.append
-        self.add_value = self.values.append
-        self.add_time = self.times.append
+        self.buf = array("d")
+        self.put = self.buf.extend
 
 
 class RunConfig(dict):
@@ -371,10 +369,12 @@ class Log:
         self._images: list = []
         self._hists = _histogram.Pending()      # (name, step, time, Histogram)
         self._hist_steps: dict = {}
-        self._lock = threading.Lock()
-        self._wake_at = 1           # wake the sender at this many accepted (idle: the next)
-        self._accepted = 0          # ever accepted by write/image
-        self._taken = 0             # accepted when the sender last took the buffers
+        self._lock = threading.Lock()       # images, histograms, run records, new series
+        # A write wakes the sender when its series' buffer reaches this length (3 per
+        # point): the first point while the sender is idle, batch_points while busy.
+        self._wake_len = 3
+        self._points_taken = 0      # points the sender took from the buffers, ever
+        self._others = 0            # images and histograms accepted, ever
         self._delivered = 0         # ever delivered (or given up on)
         self.dropped = 0            # batches the server refused as invalid
         self.closed = False
@@ -455,17 +455,8 @@ class Log:
             if s.relative:
                 self._absolute(s)
         s.next = step + 1
-        t = _now()
-        with self._lock:
-            try:
-                s.add_step(step)
-                s.add_value(value)
-                s.add_time(t)
-            except BaseException:       # KeyboardInterrupt between two appends
-                _trim(s)
-                raise
-            n = self._accepted = self._accepted + 1
-        if n >= self._wake_at:
+        s.put((step, value, _now()))
+        if len(s.buf) >= self._wake_len:
             self._wake.set()
 
     def post(self, series: str, value: float, step: int) -> None:
@@ -510,18 +501,12 @@ class Log:
                 if s.relative:
                     self._absolute(s)
         t = _now()
-        with self._lock:                            # ... then commit them all
-            for s, at, value in items:
-                try:
-                    s.add_step(at)
-                    s.add_value(value)
-                    s.add_time(t)
-                except BaseException:
-                    _trim(s)
-                    raise
-                s.next = at + 1
-                self._accepted += 1
-        if self._accepted >= self._wake_at:
+        wake = False
+        for s, at, value in items:                  # ... then commit them all
+            s.put((at, value, t))
+            s.next = at + 1
+            wake = wake or len(s.buf) >= self._wake_len
+        if wake:
             self._wake.set()
 
     def image(self, name: str, img: Any, step: "int | None" = None) -> None:
@@ -544,7 +529,7 @@ class Log:
                                         "time": repr(_now()), "batch": uuid.uuid4().hex})
         with self._lock:
             self._images.append((f"/api/v1/images?{query}", png, "image/png"))
-            self._accepted += 1
+            self._others += 1
         self._wake.set()
 
     def histogram(self, name: str, values: Any, step: "int | None" = None,
@@ -589,7 +574,7 @@ class Log:
             values = _histogram.Histogram(values, bins, _pending=self._hists, _name=name)
         self._hist_steps[name] = at + 1
         with self._lock:
-            self._accepted += 1
+            self._others += 1
         self._hists.add((name, at, _now(), values))
         self._wake.set()
 
@@ -609,7 +594,13 @@ class Log:
         with self._lock:
             if s.relative:
                 s.relative = False
-                s.split = len(s.times)
+                s.split = len(s.buf) // 3
+
+    @property
+    def _accepted(self):
+        """Points, images and histograms accepted, ever (exact: from the buffers)."""
+        return (self._others + self._points_taken
+                + sum(len(s.buf) for s in list(self._series.values())) // 3)
 
     def _run_record(self, **fields):
         """Queue a run record for the sender (in order with this Log's points)."""
@@ -738,8 +729,8 @@ class Log:
 
     def _buffered(self):
         """Points and images written but not yet taken by the sender."""
-        return (sum(len(s.times) for s in list(self._series.values())) + len(self._images)
-                + len(self._hists))
+        return (sum(len(s.buf) for s in list(self._series.values())) // 3
+                + len(self._images) + len(self._hists))
 
     def _take(self, force, signalled):
         """The sender's side: swap out the write buffers; ``(series, images, records)``.
@@ -748,41 +739,39 @@ class Log:
         got an explicit step since the last take comes as its relative part, then its
         absolute part.
 
-        While a signal handler waits for the spool (on the main thread, which may hold
-        the lock, frozen between two appends of one write), it takes the buffers
-        without the lock after a short wait: only whole points, leaving a half-written
-        one to be completed.
+        Points need no lock (see ``_Series``). Images and run records are under it;
+        while a signal handler waits for the spool (on the main thread, which may hold
+        the lock), they are taken without it after a short wait.
         """
         locked = self._lock.acquire(timeout=0.2 if force else 0.1)
         while not locked and not signalled():
             locked = self._lock.acquire(timeout=0.1)
         try:
-            taken = []
-            for s in list(self._series.values()):
-                n = len(s.times)
-                if n:
-                    n = min(n, len(s.steps), len(s.values))
-                    cut = s.split
-                    if cut is not None:
-                        s.split = None
-                        if cut:
-                            taken.append((s.name, s.steps[:cut], s.values[:cut],
-                                          s.times[:cut], True))
-                        if cut < n:
-                            taken.append((s.name, s.steps[cut:n], s.values[cut:n],
-                                          s.times[cut:n], False))
-                    else:
-                        taken.append((s.name, s.steps[:n], s.values[:n], s.times[:n],
-                                      s.relative))
-                    del s.steps[:n], s.values[:n], s.times[:n]
-                elif s.split is not None:
-                    s.split = None
-            images, self._images = self._images, []
-            records, self._records = self._records, []
             # While the request for these is in flight, later writes gather for the
             # next one; only a big batch wakes the sender early.
-            self._wake_at = self._accepted + self.batch_points
-            self._taken = self._accepted
+            self._wake_len = 3 * self.batch_points
+            taken = []
+            for s in list(self._series.values()):
+                buf = s.buf
+                n = len(buf)
+                cut, s.split = s.split, None
+                if not n:
+                    continue
+                chunk = buf[:n]
+                del buf[:n]                  # writers only append: nothing of theirs goes
+                steps = _int_steps(chunk[0::3])
+                values, times = chunk[1::3], chunk[2::3]
+                n //= 3
+                self._points_taken += n
+                if cut is None:
+                    taken.append((s.name, steps, values, times, s.relative))
+                    continue
+                if cut:
+                    taken.append((s.name, steps[:cut], values[:cut], times[:cut], True))
+                if cut < n:
+                    taken.append((s.name, steps[cut:], values[cut:], times[cut:], False))
+            images, self._images = self._images, []
+            records, self._records = self._records, []
         finally:
             if locked:
                 self._lock.release()
@@ -790,14 +779,13 @@ class Log:
 
     def _idle(self):
         """The sender's side, all sent: True and the next write wakes it, or False if
-        points came in since the last ``_take`` (send them now)."""
+        anything came in since the last ``_take`` (send it now)."""
+        self._wake_len = 3      # first: a write from now on wakes the sender itself
         if not self._lock.acquire(timeout=0.05):    # a signal handler may hold it
             return False
         try:
-            if self._accepted > self._taken:
-                return False
-            self._wake_at = self._accepted + 1
-            return True
+            return not (self._images or self._records or len(self._hists)
+                        or any(len(s.buf) for s in list(self._series.values())))
         finally:
             self._lock.release()
 
@@ -811,10 +799,13 @@ class Log:
         return f"Log({self.server!r}, {self.model_name!r})"
 
 
-def _trim(s):
-    """Drop a half-appended point (an exception between the appends of one write)."""
-    n = min(len(s.steps), len(s.values), len(s.times))
-    del s.steps[n:], s.values[n:], s.times[n:]
+def _int_steps(steps):
+    """Float64 steps (exact integers) as ``array('q')``: numpy's conversion when the
+    program has imported numpy (a training script has), else Python's."""
+    np = sys.modules.get("numpy")
+    if np is None or len(steps) < 64:
+        return array("q", map(int, steps))
+    return array("q", np.frombuffer(steps, dtype=np.float64).astype(np.int64).tobytes())
 
 
 @atexit.register
