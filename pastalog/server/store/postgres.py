@@ -22,8 +22,10 @@ Schema versions live in ``meta``; a migration runs under an advisory lock so tha
 servers starting together upgrade once. A database whose schema is newer than this
 code is refused in one line.
 """
+import contextlib
 import hashlib
 import logging
+import select
 import time
 import uuid
 
@@ -50,6 +52,14 @@ MERGE_AFTER = 16
 #: 150 bytes (under 0.3 a point from here up), and rewriting it would leave its old
 #: version as dead bytes until vacuum and cost the writer a decode and an encode.
 SMALL_CHUNK = CHUNK_POINTS // 8
+#: Room left free in each page of ``agg`` for the new versions of the cells a write
+#: merges into: with it, they are HOT updates on the same page, whose dead versions
+#: any later visit of the page prunes, without vacuum and without a new index entry.
+#: Measured (2M points, 10 series written 1,000 points at a time, one writer): 86 %
+#: of cell updates HOT (2 % at 100), ``agg`` 7.64 bytes a point as written (9.46 at
+#: 100), 6.22 after VACUUM FULL (5.71). Chunks' columns are stored EXTERNAL: the codec
+#: compresses them already, so PostgreSQL need not try (sizes unchanged).
+AGG_FILLFACTOR = 90
 #: Rows of the ``stats`` table (see the module docstring).
 STATS_SHARDS = 16
 #: Key of the advisory lock held while the schema is created or migrated.
@@ -69,13 +79,15 @@ CREATE TABLE IF NOT EXISTS chunks(
     step_min BIGINT NOT NULL, step_max BIGINT NOT NULL,
     steps BYTEA NOT NULL, vals BYTEA NOT NULL, times BYTEA NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks(series_id, step_min);
+ALTER TABLE chunks ALTER COLUMN steps SET STORAGE EXTERNAL,
+    ALTER COLUMN vals SET STORAGE EXTERNAL, ALTER COLUMN times SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS agg(
     series_id BIGINT NOT NULL, level INTEGER NOT NULL, cell BIGINT NOT NULL,
     count BIGINT NOT NULL, nans BIGINT NOT NULL, vmin DOUBLE PRECISION,
     vmax DOUBLE PRECISION, first DOUBLE PRECISION, last DOUBLE PRECISION,
     fstep BIGINT NOT NULL, lstep BIGINT NOT NULL, vsum DOUBLE PRECISION,
     t0 DOUBLE PRECISION NOT NULL, t1 DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY(series_id, level, cell));
+    PRIMARY KEY(series_id, level, cell)) WITH (fillfactor = {AGG_FILLFACTOR});
 CREATE TABLE IF NOT EXISTS blobs(sha TEXT PRIMARY KEY, data BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS images(
     id BIGSERIAL PRIMARY KEY, model_id BIGINT NOT NULL REFERENCES models(id),
@@ -118,6 +130,16 @@ def _lock_key(model_id, name):
     """The advisory lock key of a series: 64 bits of a hash of its identity."""
     digest = hashlib.blake2b(f"{model_id}\x00{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def _check_connection(conn):
+    """The pool's check before it lends a connection: psycopg_pool's (a round trip)
+    only when the idle connection has something to read, which is how a server that
+    ended it (restart, ``pg_terminate_backend``, shutdown) shows; else none."""
+    from psycopg_pool import ConnectionPool
+
+    if conn.closed or select.select([conn.fileno()], [], [], 0)[0]:
+        ConnectionPool.check_connection(conn)
 
 
 def normalise_url(url):
@@ -205,7 +227,7 @@ class PostgresStore(Store):
         self._timeout = timeout
         self._pool = psycopg_pool.ConnectionPool(
             self.url, min_size=1, max_size=pool_size, open=False, timeout=timeout,
-            check=psycopg_pool.ConnectionPool.check_connection, reconnect_timeout=3600,
+            check=_check_connection, reconnect_timeout=3600,
             configure=pg_arrays.register, name="pastalog")
         self._pool_timeout = psycopg_pool.PoolTimeout
         try:
@@ -230,30 +252,30 @@ class PostgresStore(Store):
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return StorageError(f"the database at {self.location} failed: {text}")
 
-    def _run(self, fn, *args, snapshot=False, retries=5):
+    def _run(self, fn, *args, snapshot=False, pipelined=False, retries=5):
         """Run ``fn(conn, *args)`` in one transaction; retried after a deadlock or a
-        serialization failure; database errors become ``StorageError``."""
+        serialization failure; database errors become ``StorageError``.
+
+        ``pipelined``: the whole transaction in pipeline mode, so that statements whose
+        answers ``fn`` does not read wait for the next one it reads: BEGIN goes with
+        the first statement, the stats row and the notifications with COMMIT (``fn``
+        must read results by fetching them, not by ``rowcount``)."""
         pg = self._pg
         for attempt in range(retries):
             try:
                 with self._pool.connection() as conn:
-                    with conn.transaction():
-                        if snapshot:
-                            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, "
-                                         "READ ONLY")
-                        conn.pastalog_stats = delta = [0, 0]  # series, points added
-                        conn.pastalog_notify = notes = []
-                        result = fn(conn, *args)
-                        if delta != [0, 0] or notes:
-                            with conn.pipeline():   # one round trip for both
-                                if delta != [0, 0]:   # last: the shard's row held briefly
-                                    conn.execute(
-                                        "UPDATE stats SET series = series + %s, "
-                                        "points = points + %s WHERE shard = %s",
-                                        (*delta, conn.info.backend_pid % STATS_SHARDS))
-                                for payload in notes:
-                                    conn.execute("SELECT pg_notify(%s, %s)",
-                                                 (pg_events.CHANNEL, payload.decode()))
+                    with conn.pipeline() if pipelined else contextlib.nullcontext():
+                        with conn.transaction():
+                            if snapshot:
+                                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE "
+                                             "READ, READ ONLY")
+                            conn.pastalog_stats = delta = [0, 0]  # series, points added
+                            conn.pastalog_notify = notes = []
+                            result = fn(conn, *args)
+                            if delta != [0, 0] or notes:
+                                with contextlib.nullcontext() if pipelined else \
+                                        conn.pipeline():   # one round trip for both
+                                    self._finish_transaction(conn, delta, notes)
                     return result
             except (pg.errors.DeadlockDetected, pg.errors.SerializationFailure,
                     pg.errors.ForeignKeyViolation, pg.errors.UniqueViolation) as exc:
@@ -267,6 +289,14 @@ class PostgresStore(Store):
             except self._pool_timeout as exc:
                 raise StorageError(f"no connection to the database at {self.location} "
                                    f"within {self._timeout:g} s") from exc
+
+    @staticmethod
+    def _finish_transaction(conn, delta, notes):
+        if delta != [0, 0]:   # last: the shard's row held briefly
+            conn.execute("UPDATE stats SET series = series + %s, points = points + %s "
+                         "WHERE shard = %s", (*delta, conn.info.backend_pid % STATS_SHARDS))
+        for payload in notes:
+            conn.execute("SELECT pg_notify(%s, %s)", (pg_events.CHANNEL, payload.decode()))
 
     def _migrate(self):
         self._run(self._do_migrate)
@@ -300,7 +330,7 @@ class PostgresStore(Store):
 
     def write_points(self, series, batch_id=None):
         """Store a batch of points atomically (see ``Store.write_points``)."""
-        return self._run(self._write_points, series, batch_id)
+        return self._run(self._write_points, series, batch_id, pipelined=True)
 
     @staticmethod
     def _seen_batch(conn, batch_id, now):
@@ -312,15 +342,15 @@ class PostgresStore(Store):
         if batch_id is None:
             return False
         key, tag = batch_key(batch_id)
-        if conn.execute("INSERT INTO batch_keys VALUES(%s, %s, %s) ON CONFLICT DO NOTHING",
-                        (key, tag, int(now))).rowcount:
+        if conn.execute("INSERT INTO batch_keys VALUES(%s, %s, %s) ON CONFLICT DO NOTHING "
+                        "RETURNING 1", (key, tag, int(now))).fetchone():
             return False
         row = conn.execute("SELECT tag FROM batch_keys WHERE key=%s", (key,)).fetchone()
         if row is not None and row[0] == tag:
             return True
         # another id with the same 64-bit key: keep this one in full
-        return not conn.execute("INSERT INTO batches VALUES(%s, %s) ON CONFLICT DO NOTHING",
-                                (batch_id, now)).rowcount
+        return not conn.execute("INSERT INTO batches VALUES(%s, %s) ON CONFLICT DO NOTHING "
+                                "RETURNING 1", (batch_id, now)).fetchone()
 
     def _write_points(self, conn, series, batch_id):
         now = time.time()
@@ -456,8 +486,9 @@ class PostgresStore(Store):
                       "last_value": last_value, "last_time": float(times[-1])}
 
     def _apply(self, conn, plans):
-        """Every plan's rows, a statement per table, in one round trip (pipeline mode):
-        chunks, series rows, new pyramid cells, merged ones. A series twice in a batch
+        """Every plan's rows, a statement per table, queued (``_run`` runs a write in
+        pipeline mode): chunks, series rows, new pyramid cells, merged ones. They go
+        with the next statement whose answer is read, or with COMMIT. A series twice in a batch
         has its cells written in a second round (one statement may not merge into a
         row twice); its row is set once, to what its last plan leaves."""
         if not plans:
@@ -471,17 +502,15 @@ class PostgresStore(Store):
                 if free is None:
                     rounds.append(free := {})
                 free[plan["sid"]] = plan["cells"]
-        with conn.pipeline():
-            _insert_chunks(conn, [r for p in plans for r in p["chunks"]])
-            conn.execute(
-                f"UPDATE series s SET {', '.join(f'{c}=u.{c}' for c, _ in _SERIES_SET[1:])} "
-                f"FROM ({pg_arrays.unnest_sql([c for c, _ in _SERIES_SET])}) u "
-                "WHERE s.id=u.id",
-                [pg_arrays.array(kind, col) for (_, kind), col
-                 in zip(_SERIES_SET, zip(*rows.values()))])
-            for part in rounds:
-                insert_rows(conn, _concat(part.values(), "fresh"), merge=False)
-                insert_rows(conn, _concat(part.values(), "overlap"), merge=True)
+        _insert_chunks(conn, [r for p in plans for r in p["chunks"]])
+        conn.execute(
+            f"UPDATE series s SET {', '.join(f'{c}=u.{c}' for c, _ in _SERIES_SET[1:])} "
+            f"FROM ({pg_arrays.unnest_sql([c for c, _ in _SERIES_SET])}) u WHERE s.id=u.id",
+            [pg_arrays.array(kind, col) for (_, kind), col
+             in zip(_SERIES_SET, zip(*rows.values()))])
+        for part in rounds:
+            insert_rows(conn, _concat(part.values(), "fresh"), merge=False)
+            insert_rows(conn, _concat(part.values(), "overlap"), merge=True)
 
     def _finish(self, conn, plan, built):
         """The rest of a plan: a merge of small chunks, the pyramid of a series that
@@ -917,11 +946,13 @@ def insert_rows(conn, cols, merge):
     plain INSERT of new cells, or (``merge``) the shared merging UPSERT.
 
     Measured (benchmarks/pg_bulk.py, the 3,140 cells of a 100,000-point batch, median
-    of 7, on this shared 2-core machine): ``unnest`` of binary arrays built by numpy
-    {unnest} ms, binary COPY {copy} ms, executemany {many} ms, the 40-row VALUES
-    statements of before in pipeline mode {values40} ms (psycopg parses a statement of
-    more than 50 parameters in Python each time). Arrays also go in pipeline mode,
-    with a write's other statements; COPY cannot.
+    of 7, two runs on this shared 2-core machine at load 10 or more): binary COPY 66
+    and 40 ms; ``unnest`` of binary arrays 96 and 78 ms (with the benchmark's own
+    conversion of row tuples to numpy columns, which the store does not need);
+    executemany 303 and 172 ms; ``unnest`` of psycopg-dumped lists 272 and 286 ms; the
+    40-row merging VALUES statements of before in pipeline mode 805 and 1,527 ms
+    (psycopg parses a statement of more than 50 parameters in Python each time).
+    Arrays go in pipeline mode with a write's other statements; COPY cannot.
     """
     if len(cols["cell"]):
         conn.execute(_AGG_SQL[merge], [pg_arrays.array(_AGG_KINDS[k], cols[k])
