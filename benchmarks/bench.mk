@@ -4,11 +4,13 @@
 #   make bench                 pastalog alone (about 6 min on 2 cores)
 #   make bench-peers           also the peers, each in a venv under .peers/ (pip, first use)
 #   make bench BENCH_ARGS=--quick
+#   make bench-pg              issue 13's PostgreSQL figures and the MLflow anchor (venv
+#                              under .peers/ on first use; BENCH_ARGS=--no-mlflow skips it)
 
 PYTHON ?= python3
 BENCH_ARGS ?=
 
-.PHONY: bench bench-peers bench-deps
+.PHONY: bench bench-peers bench-pg bench-deps
 
 bench-deps:
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[bench]'
@@ -18,3 +20,7 @@ bench: bench-deps
 
 bench-peers: bench-deps
 	$(PYTHON) -m benchmarks --peers $(BENCH_ARGS)
+
+bench-pg: bench-deps
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[postgresql]'
+	$(PYTHON) -m benchmarks.pg_bench $(BENCH_ARGS)

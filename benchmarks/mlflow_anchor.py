@@ -38,9 +38,7 @@ def client(url, run_name, points):
     from mlflow.tracking import MlflowClient
 
     mc = MlflowClient(tracking_uri=url)
-    exp = mc.get_experiment_by_name("anchor")
-    exp_id = exp.experiment_id if exp else _create_experiment(mc)
-    run_id = mc.create_run(exp_id, run_name=run_name).info.run_id
+    run_id = _retry(lambda: mc.create_run(_experiment(mc), run_name=run_name).info.run_id)
     per = METRICS_PER_CALL // KEYS
     now = int(time.time() * 1000)
     calls = [[Metric(f"s{j}", 0.5 + 0.001 * ((k * per + i) % 997), now + k * per + i,
@@ -55,11 +53,26 @@ def client(url, run_name, points):
                       "points": len(calls) * METRICS_PER_CALL}), flush=True)
 
 
-def _create_experiment(mc):
+def _experiment(mc):
+    exp = mc.get_experiment_by_name("anchor")
+    if exp:
+        return exp.experiment_id
     try:
         return mc.create_experiment("anchor")
     except Exception:   # noqa: BLE001 (another client created it first)
         return mc.get_experiment_by_name("anchor").experiment_id
+
+
+def _retry(fn, tries=5):
+    """The set-up calls, again after a broken answer (seen once at load 10: a worker
+    that was still starting cut its reply); the timed calls are never retried here."""
+    for attempt in range(tries):
+        try:
+            return fn()
+        except Exception:   # noqa: BLE001 (MlflowException wraps the transport's errors)
+            if attempt == tries - 1:
+                raise
+            time.sleep(1 + attempt)
 
 
 def setup_venv(root=None, log=print):
@@ -143,8 +156,10 @@ def run_anchor(python, db_url, work, points, port):
         for p in procs:
             out = p.communicate(timeout=3600)[0].strip().splitlines()
             if p.returncode or not out:
+                with open(logfile, "rb") as fh:
+                    tail = fh.read()[-1500:].decode("utf-8", "replace")
                 raise RuntimeError(f"an mlflow client failed (exit {p.returncode}); "
-                                   f"see {home}/server.log")
+                                   f"the server's log ends: {tail}")
             outs.append(json.loads(out[-1]))
     finally:
         _stop(server)

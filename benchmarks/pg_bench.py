@@ -180,10 +180,15 @@ def main(argv=()):
                 results["pg_bytes_per_point_vacuumed"] = round(
                     after / results["pg_1"]["points"], 2)
         results["chart"] = chart(cluster.create_database("chart"), work, chart_points)
+        print(json.dumps(results), flush=True)   # kept in the log if the anchor fails
         if mlflow_python:
-            results["mlflow"] = mlflow_anchor.run_anchor(
-                mlflow_python, cluster.create_database("mlflow"), work, mlflow_points,
-                free_port())
+            try:
+                results["mlflow"] = mlflow_anchor.run_anchor(
+                    mlflow_python, cluster.create_database("mlflow"), work, mlflow_points,
+                    free_port())
+            except RuntimeError as exc:
+                print(f"[mlflow] {exc}", flush=True)
+                results["mlflow_error"] = str(exc).splitlines()[0]
     finally:
         for s in started:
             s.stop()
@@ -198,6 +203,8 @@ def mlflow_lines(r):
     """The anchor's lines of the report."""
     m = r.get("mlflow")
     if not m:
+        if r.get("mlflow_error"):
+            return f"- the anchor (MLflow's tracking server) failed: {r['mlflow_error']}"
         return ("- MLflow's tracking server on the same PostgreSQL (the anchor): not run "
                 "(`--no-mlflow`, or its virtualenv could not be made)")
     return (f"- the anchor: MLflow {m['version']}'s tracking server (`mlflow server\n"
@@ -217,8 +224,10 @@ def mlflow_row(r, base):
             f"| {m['points_per_s']:,} | {m['points_per_s'] / base:.4f} | |")
 
 
-def cpu_per_m(row):
-    return f"{row['cpu_s'] / row['points'] * 1e6:.2f}" if "cpu_s" in row else ""
+def ingest_row(label, row, base):
+    """A row of the ingest table: points/s, the ratio to SQLite's, CPU s per 1M points."""
+    cpu = f"{row['cpu_s'] / row['points'] * 1e6:.2f}" if "cpu_s" in row else ""
+    return f"| {label} | {row['points_per_s']:,} | {row['points_per_s'] / base:.2f} | {cpu} |"
 
 
 def mlflow_verdict(r):
@@ -241,10 +250,10 @@ with other work: absolute figures are noisy, ratios less so). {CLIENTS} client p
 
 | ingest | points/s | vs SQLite | CPU s per 1M points (servers + database) |
 |---|---|---|---|
-| 1 server, SQLite | {base:,} | 1.00 | {cpu_per_m(r['sqlite_1'])} |
-| 1 server, PostgreSQL | {r['pg_1']['points_per_s']:,} | {r['pg_1']['points_per_s'] / base:.2f} | {cpu_per_m(r['pg_1'])} |
-| 2 servers, PostgreSQL | {r['pg_2']['points_per_s']:,} | {r['pg_2']['points_per_s'] / base:.2f} | {cpu_per_m(r['pg_2'])} |
-| 4 servers, PostgreSQL | {r['pg_4']['points_per_s']:,} | {r['pg_4']['points_per_s'] / base:.2f} | {cpu_per_m(r['pg_4'])} |{mlflow_row(r, base)}
+{ingest_row("1 server, SQLite", r["sqlite_1"], base)}
+{ingest_row("1 server, PostgreSQL", r["pg_1"], base)}
+{ingest_row("2 servers, PostgreSQL", r["pg_2"], base)}
+{ingest_row("4 servers, PostgreSQL", r["pg_4"], base)}{mlflow_row(r, base)}
 
 The CPU column (from `/proc`) moves less with the machine's other load than points/s
 does: the clients' CPU is not in it, and neither is anything else running.

@@ -92,7 +92,8 @@ def way_unnest_binary(conn, rows):
 
 TYPES_KIND = tuple("float8" if t == "float8" else "int" for t in TYPES)
 
-WAYS = {"unnest_binary": way_unnest_binary, "values40_pipeline": way_values40_pipeline, "values": way_values, "unnest": way_unnest, "copy": way_copy,
+WAYS = {"unnest_binary": way_unnest_binary, "values40_pipeline": way_values40_pipeline,
+        "values": way_values, "unnest": way_unnest, "copy": way_copy,
         "executemany": way_executemany}
 
 

@@ -488,9 +488,9 @@ class PostgresStore(Store):
     def _apply(self, conn, plans):
         """Every plan's rows, a statement per table, queued (``_run`` runs a write in
         pipeline mode): chunks, series rows, new pyramid cells, merged ones. They go
-        with the next statement whose answer is read, or with COMMIT. A series twice in a batch
-        has its cells written in a second round (one statement may not merge into a
-        row twice); its row is set once, to what its last plan leaves."""
+        with the next statement whose answer is read, or with COMMIT. A series twice
+        in a batch has its cells written in a second round (one statement may not
+        merge into a row twice); its row is set once, to what its last plan leaves."""
         if not plans:
             return
         conn.pastalog_stats[1] += sum(p["n"] for p in plans)
@@ -935,7 +935,8 @@ def _agg_sql(merge):
     """``agg_insert_sql``'s statement (and merge rules) with its rows from arrays."""
     one = agg_insert_sql("%b")
     head = one.partition(" VALUES ")[0]
-    return f"{head} {pg_arrays.unnest_sql(AGG_COLUMNS)}{agg_insert_sql('%b', merge=merge)[len(one):]}"
+    rules = agg_insert_sql("%b", merge=merge)[len(one):]
+    return f"{head} {pg_arrays.unnest_sql(AGG_COLUMNS)}{rules}"
 
 
 _AGG_SQL = {merge: _agg_sql(merge) for merge in (False, True)}
