@@ -234,8 +234,8 @@ def mlflow_row(r, base):
 
 
 def all_reps(r):
-    return "; ".join(f"{key} " + ", ".join(f"{x:,}" for x in r[key].get("reps", ()))
-                     for key in ("sqlite_1", "pg_1", "pg_2", "pg_4"))
+    return ";\n".join(f"{key} " + ", ".join(f"{x:,}" for x in r[key].get("reps", ()))
+                      for key in ("sqlite_1", "pg_1", "pg_2", "pg_4"))
 
 
 def ingest_row(label, row, base):
@@ -261,7 +261,8 @@ def write_section(r):
 Same run, same 2-core machine for the database, the servers and the clients (shared
 with other work: absolute figures are noisy, ratios less so). {CLIENTS} client processes,
 {r['per_client']:,} points each, binary batches of 10,000 points (10 series); each
-ingest {r.get('reps', 1)} times, interleaved, the best shown (all: {all_reps(r)}).
+ingest ran {r.get('reps', 1)} times, interleaved, and the best is shown (all, points/s:
+{all_reps(r)}).
 
 | ingest | points/s | vs SQLite | CPU s per 1M points (servers + database) |
 |---|---|---|---|
