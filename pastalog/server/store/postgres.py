@@ -14,6 +14,9 @@ rules are the same shared code), with these differences:
   (``FOR UPDATE`` on the series row, sorted by model and name), so two writers of one
   series take turns and writers never wait for each other in a cycle. A deadlock
   or serialization failure all the same is retried.
+- A batch of points is one transaction in pipeline mode with a statement per table
+  (chunks, series rows, new and merged pyramid cells), each from one binary array per
+  column (``pg_arrays``): about five round trips whatever the batch holds.
 - Failures of the database (restart, network cut) raise ``StorageError`` (503 for
   the app); the pool checks a connection before lending it, so the server recovers
   by itself once the database is back.
