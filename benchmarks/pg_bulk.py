@@ -8,8 +8,13 @@ batch) in one of these ways; this measures each on the same rows, into an unlogg
 - ``unnest``: one ``INSERT ... SELECT FROM unnest(array, array, ...)``, a column per array;
 - ``copy``: ``COPY agg FROM STDIN`` (binary), one ``write_row`` a row;
 - ``executemany``: psycopg's ``executemany`` (pipelined);
-- ``values40_pipeline``: the store's merging UPSERT, 40 rows a statement (a text
-  psycopg caches), in pipeline mode (no round trip per statement).
+- ``values40_pipeline``: the store's merging UPSERT as it was before, 40 rows a
+  statement, in pipeline mode (no round trip per statement; psycopg parses each again:
+  it caches statements of at most 50 parameters);
+- ``unnest_binary``: what the store does now (``postgres.insert_rows``): one ``INSERT
+  ... SELECT * FROM unnest(%b, ...)`` whose arrays are built by numpy in PostgreSQL's
+  binary array format (``pg_arrays``), a plain INSERT as the others but
+  ``values40_pipeline``.
 
 Usage: ``python benchmarks/pg_bulk.py postgresql://user@host:port/db``
 """
@@ -22,6 +27,7 @@ import psycopg
 
 sys.path.insert(0, __file__.rsplit("/benchmarks/", 1)[0])
 
+from pastalog.server.store import pg_arrays  # noqa: E402
 from pastalog.server.store.postgres import PostgresStore  # noqa: E402
 from pastalog.server.store.pyramid import AGG_COLUMNS, pyramid_cells  # noqa: E402
 
@@ -75,7 +81,19 @@ def way_values40_pipeline(conn, rows):
                          [x for r in part for x in r])
 
 
-WAYS = {"values40_pipeline": way_values40_pipeline, "values": way_values, "unnest": way_unnest, "copy": way_copy,
+def way_unnest_binary(conn, rows):
+    from pastalog.server.store.postgres import insert_rows
+
+    cols = {name: np.array([np.nan if x is None else x for x in col],
+                           dtype=np.float64 if kind == "float8" else np.int64)
+            for name, kind, col in zip(AGG_COLUMNS, TYPES_KIND, zip(*rows))}
+    insert_rows(conn, cols, merge=False)
+
+
+TYPES_KIND = tuple("float8" if t == "float8" else "int" for t in TYPES)
+
+WAYS = {"unnest_binary": way_unnest_binary, "values40_pipeline": way_values40_pipeline,
+        "values": way_values, "unnest": way_unnest, "copy": way_copy,
         "executemany": way_executemany}
 
 
@@ -84,6 +102,7 @@ def main(url, repeat=7, points=100_000):
     rows = rows_for(points)
     results = {}
     with psycopg.connect(url) as conn:
+        pg_arrays.register(conn)
         for name, way in WAYS.items():
             times = []
             for _ in range(repeat):
