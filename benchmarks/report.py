@@ -422,7 +422,8 @@ def write(res, path):
 
 #: Sections that other benchmark scripts write at the end of RESULTS.md themselves
 #: (``python -m benchmarks.torch_bench``): a report of the main suite keeps them.
-KEPT_SECTIONS = ("## PyTorch: `watch` overhead and attribution quality (issue 11)",)
+KEPT_SECTIONS = ("## PyTorch: `watch` overhead and attribution quality (issue 11)",
+                 "## Histograms: `Log.histogram` on the caller's thread (issue 15)")
 
 
 def _kept_sections(path):

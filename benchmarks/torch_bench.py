@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from .util import ROOT, Server
+from .util import ROOT, Server, write_section
 
 SECTION = "## PyTorch: `watch` overhead and attribution quality (issue 11)"
 STEPS, WARMUP = 3000, 50
@@ -196,15 +196,6 @@ def section(result):
     return "\n".join(lines)
 
 
-def write_section(text, path):
-    """Replace this benchmark's section at the end of RESULTS.md, or append it."""
-    with open(path, encoding="utf-8") as f:
-        old = f.read()
-    head = old.split("\n" + SECTION + "\n")[0].rstrip("\n") if SECTION in old else old.rstrip("\n")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(head + "\n\n" + text)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m benchmarks.torch_bench",
                                  description=__doc__.split("\n")[0])
@@ -222,7 +213,7 @@ def main(argv=None):
     text = section(result)
     print(text)
     if not a.no_report:
-        write_section(text, a.out)
+        write_section(SECTION, text, a.out)
     return result
 
 

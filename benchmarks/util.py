@@ -111,3 +111,19 @@ class Server(ServerProcess):
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def write_section(title, text, path):
+    """Replace the section ``title`` (``text`` starts with it) at the end of RESULTS.md,
+    or append it: what a benchmark run on its own (torch_bench, histogram_bench) writes.
+    ``report.py`` keeps these sections (``KEPT_SECTIONS``) when it rewrites the rest."""
+    with open(path, encoding="utf-8") as f:
+        old = f.read()
+    if "\n" + title + "\n" in old:
+        head, _, rest = old.partition("\n" + title + "\n")
+        nxt = rest.find("\n## ")
+        tail = rest[nxt:] if nxt >= 0 else ""
+    else:
+        head, tail = old, ""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(head.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + tail)
