@@ -115,6 +115,46 @@ def _direct(n):
             "mean_us": loop / n / 1e3, "untimed_mean_us": bare / n / 1e3}
 
 
+def _sweep(n, runs=100):
+    """One process logging a sweep: ``runs`` Logs to one server, ``write`` round-robin.
+
+    Reports per-call figures as ``_direct`` does, the sender threads and connections
+    the Logs made (one of each is the target), and the process's RSS overhead."""
+    import threading
+
+    import pastalog
+    from .util import proc_status_kb
+    vals = anchors.values(n)
+    pid = os.getpid()
+    threads0 = threading.active_count()
+    rss0 = proc_status_kb(pid, "VmRSS")
+    logs = [pastalog.Log(os.environ["PASTALOG_BENCH_SERVER"], f"{MODEL}-sweep-{k:03d}",
+                         spool_dir=False) for k in range(runs)]
+    writes = [log.write for log in logs]
+    pc = time.perf_counter_ns
+    lat = [0] * n
+    for i in range(n):
+        w = writes[i % runs]
+        t0 = pc()
+        w("loss", vals[i], i // runs)
+        lat[i] = pc() - t0
+    ok = all(log.flush(timeout=300) for log in logs)
+    threads = threading.active_count() - threads0
+    sockets = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            sockets += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:         # the listing's own descriptor, gone by now
+            pass
+    rss = proc_status_kb(pid, "VmHWM") - rss0
+    for log in logs:
+        log.close()
+    s = sorted(lat)
+    return {"tool": "pastalog", "phase": "sweep", "runs": runs, "n_calls": n, "flushed": ok,
+            "med_us": s[n // 2] / 1e3, "p99_us": pct(s, 0.99) / 1e3,
+            "sender_threads": threads, "sockets": sockets, "rss_overhead_kb": rss}
+
+
 def _read(url, model, n_expect):
     """(c) in a fresh process: every point of the series through GET /api/v1/series."""
     t = time.perf_counter()
@@ -138,7 +178,7 @@ def _read(url, model, n_expect):
 
 def worker_main(argv):
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["anchors", "direct", "read"])
+    ap.add_argument("what", choices=["anchors", "direct", "read", "sweep"])
     ap.add_argument("--tool", default="pastalog")
     ap.add_argument("--phase", default="single")
     ap.add_argument("--datadir", default=".")
@@ -148,6 +188,9 @@ def worker_main(argv):
     a = ap.parse_args(argv)
     if a.what == "direct":
         print("RESULT " + json.dumps(_direct(a.n or anchors.N_SINGLE)), flush=True)
+        return
+    if a.what == "sweep":
+        print("RESULT " + json.dumps(_sweep(a.n or anchors.N_SINGLE)), flush=True)
         return
     if a.what == "read":
         res = _read(os.environ["PASTALOG_BENCH_SERVER"], a.model, a.n or anchors.N_SINGLE)
@@ -231,6 +274,13 @@ def run_client_workloads(work, reps=3, n=0, steps=0, log=print):
         r.update(rep=rep)
         results.append(r)
         log_line(log, f"pastalog rep{rep} direct loop", r, keys + ("untimed_mean_us",))
+        with Server(os.path.join(base, "data-sweep")) as server:
+            r = _child(["sweep"] + (["--n", str(n)] if n else []),
+                       dict(env, PASTALOG_BENCH_SERVER=server.url), base, errlog)
+        r.update(rep=rep)
+        results.append(r)
+        log_line(log, f"pastalog rep{rep} sweep of 100 Logs", r,
+                 ("med_us", "p99_us", "sender_threads", "sockets", "rss_overhead_kb", "flushed"))
         shutil.rmtree(base, ignore_errors=True)
     return results
 
