@@ -45,7 +45,8 @@ def test_point_posted_while_open_appears_without_reload(page, server):
     took = time.monotonic() - t0
     assert page.page.evaluate("window.__notReloaded === true")
     assert s["charts"][0]["lines"][0]["points"] == 11
-    assert s["charts"][0]["x"][1] >= 10          # the x range followed the new point
+    # the x range follows the new point at the next frame drawn (the data comes first)
+    page.wait_for("s.charts[0].x[1] >= 10", timeout=5)
     # a model that did not exist yet shows up too
     post_points(server, "m2", "loss", range(5), [3.0] * 5)
     page.wait_for("s.charts[0].lines.some(l => l.model === 'm2' && l.points === 5)", timeout=5)
