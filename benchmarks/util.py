@@ -121,8 +121,8 @@ def write_section(title, text, path):
         old = f.read()
     if "\n" + title + "\n" in old:
         head, _, rest = old.partition("\n" + title + "\n")
-        nxt = rest.find("\n## ")
-        tail = rest[nxt:] if nxt >= 0 else ""
+        ends = [i for i in (rest.find("\n## "), rest.find("\n<!-- ")) if i >= 0]
+        tail = rest[min(ends):] if ends else ""     # the next section, or a marked block
     else:
         head, tail = old, ""
     with open(path, "w", encoding="utf-8") as f:
