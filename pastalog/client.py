@@ -1,6 +1,6 @@
 """The client: ``Log(server, model_name).write(series, value)``.
 
-``write`` appends to columnar arrays in memory and returns (1.91 µs median in
+``write`` appends to columnar arrays in memory and returns (0.79 µs median in
 benchmarks/RESULTS.md); one daemon thread posts them to the server over one keep-alive
 connection, with group commit: a write that finds the sender idle wakes it at once
 (live charts see the point in milliseconds), and points written while a request is in
