@@ -1,7 +1,9 @@
 """Layer activations and statistics for Lasagne networks."""
 from typing import Any, Callable
 
-from ..addons.report import check_log, report_activations
+import numpy as np
+
+from ..addons.report import check_log, join_name, report_activations, write_histogram
 from ._graph import as_input, named_layers, theano, lasagne
 
 __all__ = ["activations"]
@@ -14,8 +16,9 @@ def activations(layers: Any, input_var: Any, log: Any = None, prefix: str = "",
     One Theano function returns all the layers' outputs (deterministic: no
     dropout).  Each call logs, per layer, the series ``<layer>/mean``,
     ``/std``, ``/min``, ``/max`` and ``/zero_fraction`` (dead ReLUs), the
-    histogram ``<layer>/activations`` of its outputs (when ``log`` has
-    ``histogram``), and an image: for convolutional layers a grid of the first
+    histogram ``<layer>/activations`` of its outputs and, for a layer with
+    parameters, the histogram ``parameters/<layer>`` of their values (both when
+    ``log`` has ``histogram``), and an image: for convolutional layers a grid of the first
     example's feature maps (``<layer>/feature_maps``), for dense layers a heat
     strip of the units over the batch (``<layer>/units``).
 
@@ -55,14 +58,20 @@ def activations(layers: Any, input_var: Any, log: Any = None, prefix: str = "",
     outputs = lasagne.layers.get_output([l for _, l in named], deterministic=True)
     fn = theano.function([input_var], outputs, allow_input_downcast=True)
     names = [n for n, _ in named]
+    params = [(n, l.get_params()) for n, l in named if l.get_params()]
     built_log = log
 
     def visualize(X, step=None, log=None):
         """Log the layers' statistics and pictures for the batch ``X``."""
         target = check_log(log, built_log)
         values = fn(as_input(X))
-        return report_activations(target, list(zip(names, values)), step=step,
-                                  prefix=prefix, images=images)
+        stats = report_activations(target, list(zip(names, values)), step=step,
+                                   prefix=prefix, images=images)
+        for name, shared in params:     # the weights as they are now, a layer at a time
+            flat = np.concatenate([np.ravel(p.get_value()) for p in shared])
+            write_histogram(target, join_name(prefix, "parameters/%s" % name), flat,
+                            step=step)
+        return stats
 
     visualize.needs_labels = False
     visualize.layer_names = names

@@ -60,13 +60,17 @@ def test_example_logs_curves_and_every_addon(trained, server, image_dir):
         assert width >= 100 and height >= 100, (name, width, height)
 
 
-def test_example_logs_activation_histograms_per_layer(trained, server):
+def test_example_logs_activation_and_weight_histograms_per_layer(trained, server):
     status, body = server.get_json("/api/v1/models/" + MODEL)
     assert status == 200
     hists = {h["name"]: h for h in body["histograms"]}
-    assert sorted(hists) == sorted("%s/activations" % layer for layer in LAYERS)
-    for layer in LAYERS:
-        assert hists["%s/activations" % layer]["count"] == EPOCHS
+    weighted = ["conv1", "conv2", "fc", "output"]       # the layers with parameters
+    assert sorted(hists) == sorted(["%s/activations" % layer for layer in LAYERS]
+                                   + ["parameters/%s" % layer for layer in weighted])
+    for name in hists:
+        assert hists[name]["count"] == EPOCHS, name
+    status, got = server.get_json("/api/v1/histograms?model=%s&name=parameters/fc" % MODEL)
+    assert status == 200 and got["records"][-1]["count"] == 128 * 64 + 64   # W and b
     series, _ = server.model(MODEL)
     status, got = server.get_json("/api/v1/histograms?model=%s&name=fc/activations" % MODEL)
     assert status == 200 and got["total"] == EPOCHS
