@@ -36,8 +36,6 @@ __all__ = ["FORMATS", "ROW_GROUP", "export_tables"]
 FORMATS = ("csv", "parquet")
 #: Rows of one Parquet row group (about 29 MB of points in memory while it fills).
 ROW_GROUP = 1_000_000
-#: Runs read from the store at a time.
-_RUNS_PAGE = 1000
 POINT_COLUMNS = ("model", "series", "step", "value", "time")
 
 
@@ -140,15 +138,8 @@ def _pages(store: Any, series: "list[tuple[str, str]]",
            bar: Progress) -> Iterator["tuple[str, str, Any, Any, Any]"]:
     """``(model, name, steps, values, times)`` page by page, each page read once."""
     for i, (model, name) in enumerate(series):
-        after = None
-        while True:
-            data = store.read_series(model, name, after=after)
-            if data is None:       # deleted while we read
-                break
+        for data in store.series_pages(model, name):
             yield model, name, data["steps"], data["values"], data["times"]
-            after = data["next"]
-            if after is None:
-                break
         bar.update(i + 1, f"{i + 1:,} of {len(series):,} series")
 
 
@@ -156,14 +147,7 @@ def _run_records(store: Any, models: Optional[Sequence[str]]) -> "list[dict[str,
     if models is not None:
         found = (store.run(model) for model in dict.fromkeys(models))
         return [run for run in found if run is not None]
-    records: "list[dict[str, Any]]" = []
-    after = None
-    while True:
-        page = store.runs(limit=_RUNS_PAGE, after=after)
-        records.extend(page)
-        if len(page) < _RUNS_PAGE:
-            return records
-        after = page[-1]["model"]
+    return list(store.iter_runs())
 
 
 # -- CSV -----------------------------------------------------------------------------

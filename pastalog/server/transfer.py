@@ -72,9 +72,8 @@ def export_file(store, path):
     with _open(tmp, "w", gz=str(path).endswith(".gz")) as out:
         out.write(json.dumps({"format": FORMAT, "version": 1}) + "\n")
         for i, (model, name) in enumerate(series):
-            after = None
-            while True:   # page by page: a read answers at most RAW_LIMIT points
-                data = store.read_series(model, name, after=after)
+            # page by page: a read answers at most RAW_LIMIT points
+            for data in store.series_pages(model, name):
                 n = len(data["steps"])
                 for lo in range(0, n, _PIECE):
                     out.write(dumps({"model": model, "series": name,
@@ -82,9 +81,6 @@ def export_file(store, path):
                                      "values": data["values"][lo:lo + _PIECE],
                                      "times": data["times"][lo:lo + _PIECE]}).decode() + "\n")
                 points += n
-                after = data["next"]
-                if after is None:
-                    break
             bar.update(i + 1, f"{points:,} points")
         for j, (model, name, step, when, sha) in enumerate(images):
             blob = store.read_blob(sha)
@@ -108,18 +104,12 @@ def export_file(store, path):
     return points, len(images), histograms
 
 
-def _runs_with_records(store, page=1000):
+def _runs_with_records(store):
     """Every run that has a run record (status, config, tags, notes or provenance)."""
-    after = None
-    while True:
-        found = store.runs(limit=page, after=after)
-        for run in found:
-            if run["status"] or run["config"] or run["tags"] or run["notes"] \
-                    or run["provenance"] or run["start"] is not None:
-                yield run
-        if len(found) < page:
-            return
-        after = found[-1]["model"]
+    for run in store.iter_runs():
+        if run["status"] or run["config"] or run["tags"] or run["notes"] \
+                or run["provenance"] or run["start"] is not None:
+            yield run
 
 
 def _import_run(store, model, run, line):

@@ -273,6 +273,29 @@ class Store(abc.ABC):
     def iter_images(self) -> Iterator["tuple[str, str, int, float, str]"]:
         """Yield ``(model, name, step, time, sha)`` for every image, for export."""
 
+    def series_pages(self, model: str, name: str) -> Iterator["dict[str, Any]"]:
+        """Every page of one series' raw points (:meth:`read_series` and its ``next``
+        cursor), each read once; none once the series is gone (deleted meanwhile)."""
+        after = None
+        while True:
+            data = self.read_series(model, name, after=after)
+            if data is None:
+                return
+            yield data
+            after = data["next"]
+            if after is None:
+                return
+
+    def iter_runs(self, page: int = 1000) -> Iterator["dict[str, Any]"]:
+        """Every run as :meth:`runs` lists it, ``page`` at a time, in name order."""
+        after = None
+        while True:
+            found = self.runs(limit=page, after=after)
+            yield from found
+            if len(found) < page:
+                return
+            after = found[-1]["model"]
+
     @abc.abstractmethod
     def check(self) -> str:
         """Check the store's integrity; ``"ok"`` or the problems found."""
