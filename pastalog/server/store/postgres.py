@@ -41,8 +41,9 @@ from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key
                    series_cap_error)
 from .histograms import PG_SCHEMA as _HIST_SCHEMA
 from .histograms import HistogramStore
-from .pyramid import (AGG_COLUMNS, FIELDS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql,
-                      aggregate, bucket_level, merge_levels, pyramid_level)
+from .pyramid import (AGG_COLUMNS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql,
+                      aggregate, bucket_level, merge_levels, pyramid_columns,
+                      pyramid_level)
 from .rows import (SERIES_PAGE, attach_series, columns, decode_rows, describe_times,
                    models_sql, parse_cursor, raw_page, series_page_sql)
 
@@ -951,40 +952,6 @@ class PostgresStore(HistogramStore, Store):
                 problems.append(f"{orphans} chunks belong to no series")
             return "; ".join(problems) or "ok"
         return self._read(run)
-
-
-def pyramid_columns(steps, values, times, base):
-    """The rows ``pyramid.pyramid_cells`` yields, as columns: ``level`` and ``FIELDS``.
-
-    Examples
-    --------
-    >>> from .pyramid import pyramid_cells
-    >>> rng = np.random.default_rng(0)
-    >>> steps, values = np.arange(5000), rng.normal(size=5000)
-    >>> values[::7] = np.nan
-    >>> cols = pyramid_columns(steps, values, steps * 0.5, 6)
-    >>> rows = [(lv, cell, *rest) for lv, cell, rest in
-    ...         pyramid_cells(steps, values, steps * 0.5, 6)]
-    >>> names = ("level",) + FIELDS                   # (repr: NaN is not equal to NaN)
-    >>> repr(rows) == repr([tuple(cols[k][i].item() for k in names)
-    ...                     for i in range(len(cols["cell"]))])
-    True
-    """
-    top = base + LEVELS_ABOVE
-    level = base
-    agg = aggregate(steps, values, times, base)
-    parts = []
-    while level <= top:
-        if len(agg["cell"]) == 1:   # one cell: every level above holds the same aggregate
-            above = np.arange(level, top + 1, dtype=np.int64)
-            part = {name: np.repeat(agg[name], len(above)) for name in FIELDS}
-            part["cell"] = agg["cell"][0] >> (above - level)
-            parts.append({"level": above, **part})
-            break
-        parts.append({"level": np.full(len(agg["cell"]), level, np.int64), **agg})
-        level += 1
-        agg = merge_levels(agg, 1)
-    return {k: np.concatenate([p[k] for p in parts]) for k in ("level",) + FIELDS}
 
 
 def _concat(parts, which):

@@ -9,7 +9,7 @@ lowest/highest step, ties going to the first/last point to arrive.
 import numpy as np
 
 __all__ = ["AGG_COLUMNS", "FIELDS", "LEVELS_ABOVE", "PYRAMID_AFTER", "aggregate",
-           "agg_insert_sql", "bucket_level", "merge_levels", "pyramid_cells",
+           "agg_insert_sql", "bucket_level", "merge_levels", "pyramid_cells", "pyramid_columns",
            "pyramid_level"]
 
 #: A series gets a pyramid once it holds more than this many points.
@@ -180,11 +180,37 @@ def bucket_level(x0, x1, buckets):
     return level
 
 
-def pyramid_cells(steps, values, times, base, levels_above=LEVELS_ABOVE):
-    """Yield ``(level, cell, aggregate_tuple)`` for every stored level a write touches.
+def pyramid_columns(steps, values, times, base, levels_above=LEVELS_ABOVE):
+    """The cells a write touches at every stored level, as columns: ``level`` and
+    ``FIELDS`` (numpy arrays); a store merges each row into the cell it may already
+    hold with the rules in the module docstring.
 
-    ``aggregate_tuple`` holds the ``FIELDS`` after ``cell``, as Python numbers; a store
-    merges each into the cell it may already hold with the rules in the module docstring.
+    Examples
+    --------
+    >>> cols = pyramid_columns(np.array([0, 1]), np.array([1., 2.]), np.zeros(2), 0, 2)
+    >>> cols["level"].tolist(), cols["cell"].tolist(), cols["count"].tolist()
+    ([0, 0, 1, 2], [0, 1, 0, 0], [1, 1, 2, 2])
+    """
+    top = base + levels_above
+    level = base
+    agg = aggregate(steps, values, times, base)
+    parts = []
+    while level <= top:
+        if len(agg["cell"]) == 1:   # one cell: every level above holds the same aggregate
+            above = np.arange(level, top + 1, dtype=np.int64)
+            part = {name: np.repeat(agg[name], len(above)) for name in FIELDS}
+            part["cell"] = agg["cell"][0] >> (above - level)
+            parts.append({"level": above, **part})
+            break
+        parts.append({"level": np.full(len(agg["cell"]), level, np.int64), **agg})
+        level += 1
+        agg = merge_levels(agg, 1)
+    return {k: np.concatenate([p[k] for p in parts]) for k in ("level",) + FIELDS}
+
+
+def pyramid_cells(steps, values, times, base, levels_above=LEVELS_ABOVE):
+    """:func:`pyramid_columns` as rows: ``(level, cell, aggregate_tuple)``, the tuple
+    holding the ``FIELDS`` after ``cell`` as Python numbers.
 
     Examples
     --------
@@ -192,17 +218,6 @@ def pyramid_cells(steps, values, times, base, levels_above=LEVELS_ABOVE):
     >>> [(level, cell, agg[0]) for level, cell, agg in rows]     # (level, cell, count)
     [(0, 0, 1), (0, 1, 1), (1, 0, 2), (2, 0, 2)]
     """
-    top = base + levels_above
-    level = base
-    agg = aggregate(steps, values, times, base)
-    while level <= top:
-        cols = [agg[name].tolist() for name in FIELDS]
-        if len(cols[0]) == 1:  # one cell: every level above holds the same aggregate
-            cell, rest = cols[0][0], tuple(c[0] for c in cols[1:])
-            for lv in range(level, top + 1):
-                yield lv, cell >> (lv - level), rest
-            return
-        for vals in zip(*cols):
-            yield level, vals[0], vals[1:]
-        level += 1
-        agg = merge_levels(agg, 1)
+    cols = pyramid_columns(steps, values, times, base, levels_above)
+    lists = [cols[name].tolist() for name in FIELDS]
+    return zip(cols["level"].tolist(), lists[0], zip(*lists[1:]))

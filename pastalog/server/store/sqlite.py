@@ -50,7 +50,7 @@ from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key
 from .rows import (SERIES_PAGE, attach_series, columns as _columns, decode_rows,
                    describe_times, models_sql, parse_cursor as _parse_cursor, raw_page,
                    series_page_sql)
-from .pyramid import (FIELDS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate,
+from .pyramid import (LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate,
                       bucket_level, merge_levels, pyramid_cells, pyramid_level)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
