@@ -142,6 +142,20 @@ def quietly(fn):
 
 # -- 5. websockets that stop reading, while points stream in ---------------------------
 
+def post_batch(conn, port, body, timeout):
+    """POST a binary batch on ``conn`` (a new connection when it is None): ``(conn,
+    status)``, or ``(None, None)`` when the connection broke (the next call reconnects)."""
+    try:
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.request("POST", "/api/v1/points", body, {"Content-Type": CONTENT_TYPE})
+        resp = conn.getresponse()
+        resp.read()
+        return conn, resp.status
+    except (OSError, http.client.HTTPException):
+        return None, None
+
+
 def heavy_writer(srv, counts, pause):
     """Posts 40,000-point binary batches (20 series of 2,000), then waits ``pause``."""
 
@@ -153,15 +167,8 @@ def heavy_writer(srv, counts, pause):
             body = encode_batch(f"b{k}", [("heavy", f"s{j}", range(k * 2000, (k + 1) * 2000),
                                            values, [1.7e9] * 2000) for j in range(20)])
             k += 1
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
-                conn.request("POST", "/api/v1/points", body, {"Content-Type": CONTENT_TYPE})
-                resp = conn.getresponse()
-                resp.read()
-                counts["batches"] += resp.status == 200
-            except (OSError, http.client.HTTPException):
-                conn = None
+            conn, status = post_batch(conn, srv.port, body, timeout=30)
+            counts["batches"] += status == 200
             stop.wait(pause)
 
     return writer
@@ -408,16 +415,9 @@ def test_series_up_to_the_cap_while_listings_are_read(tmp_path):
             body = encode_batch(f"c{k}", [("many", f"s{k}-{j}", [0], [1.0], [1.7e9])
                                           for j in range(1000)])
             k += 1
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-                conn.request("POST", "/api/v1/points", body, {"Content-Type": CONTENT_TYPE})
-                resp = conn.getresponse()
-                resp.read()
-                counts["series_sent"] += 1000 * (resp.status == 200)
-                counts["refused_403"] += resp.status == 403
-            except (OSError, http.client.HTTPException):
-                conn = None
+            conn, status = post_batch(conn, srv.port, body, timeout=60)
+            counts["series_sent"] += 1000 * (status == 200)
+            counts["refused_403"] += status == 403
 
     def lister(stop):
         conn = None
