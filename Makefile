@@ -4,16 +4,18 @@ STAMPS := .cache/stamps
 .PHONY: test dev chromium postgresql nginx clean
 
 # Everything the tests need, then the tests: the main suite (server, client, browser,
-# the package's doctests, mypy on the public API), then the Theano/Lasagne add-ons in
-# their own virtualenv.
+# the package's doctests, mypy on the public API), the client's core tests again with
+# the pure-Python write (what runs where pip found no C compiler for _cwrite.c), then
+# the Theano/Lasagne add-ons in their own virtualenv.
 test: dev chromium postgresql nginx
 	$(PYTHON) -m pytest -q --doctest-modules tests pastalog
+	PASTALOG_PURE_PYTHON=1 $(PYTHON) -m pytest -q tests/test_client.py tests/test_client_threads.py
 	$(MAKE) test-legacy LEGACY_SERVER_PYTHON="$$(command -v $(PYTHON))"
 
 dev: $(STAMPS)/dev
 # torch first, pinned: its CPU build installs in seconds here, while an unpinned torch
 # (pulled in by captum, lightning, transformers) would fetch a multi-GB CUDA build.
-$(STAMPS)/dev: pyproject.toml setup.py
+$(STAMPS)/dev: pyproject.toml setup.py pastalog/_cwrite.c
 	$(PYTHON) -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(PYTHON) -m pip install -q --disable-pip-version-check torch==2.13.0 \
 		-e '.[dev,torch,lightning,keras,transformers,postgresql]'

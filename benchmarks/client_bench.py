@@ -37,7 +37,9 @@ class PastalogAdapter(anchors.Adapter):
     def __init__(self, datadir, phase):
         t = time.perf_counter()
         import pastalog
-        self.version = pastalog.__version__
+        from pastalog import client
+        # "compiled" unless PASTALOG_PURE_PYTHON=1 or the extension was not built
+        self.version = pastalog.__version__ + ("" if client._cwrite else " pure-Python write")
         self.t_import = time.perf_counter() - t
         t = time.perf_counter()
         self.down = os.environ.get("PASTALOG_BENCH_DOWN") == "1"
@@ -263,6 +265,13 @@ def run_client_workloads(work, reps=3, n=0, steps=0, log=print):
         r.update(tool="pastalog", phase="down", rep=rep)
         results.append(r)
         log_line(log, f"pastalog rep{rep} single, server down", r, keys)
+        with Server(os.path.join(base, "data-pure")) as server:
+            r = _child(["anchors", "--phase", "single", "--datadir", base] + extra,
+                       dict(env, PASTALOG_BENCH_SERVER=server.url, PASTALOG_PURE_PYTHON="1"),
+                       base, errlog)
+        r.update(tool="pastalog", phase="pure", rep=rep)
+        results.append(r)
+        log_line(log, f"pastalog rep{rep} single, pure-Python write", r, keys)
         r = _child(["anchors", "--tool", "noop", "--phase", "single", "--datadir", base]
                    + extra, env, base, errlog)
         r.update(tool="noop", phase="single", rep=rep)

@@ -57,7 +57,7 @@ import urllib.parse
 import uuid
 import weakref
 from array import array
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import _histogram, _sender, _signals
 from ._config import check_config, check_notes, check_tags
@@ -68,6 +68,16 @@ from .errors import InvalidValue, PastalogError
 from .limits import MAX_CONFIG_KEYS, MAX_STEP
 from .names import check_name
 from .paths import spool_dir as default_spool_dir
+
+# write()'s common case compiled (pastalog/_cwrite.c, built by pip when a C compiler is
+# there); PASTALOG_PURE_PYTHON=1, or no compiled module, means the pure-Python write.
+_cwrite: Any
+try:
+    if os.environ.get("PASTALOG_PURE_PYTHON"):
+        raise ImportError("PASTALOG_PURE_PYTHON is set")
+    from . import _cwrite
+except ImportError:
+    _cwrite = None
 
 __all__ = ["HTTPTransport", "Log", "RunConfig"]
 
@@ -190,14 +200,26 @@ def _check_token(token):
     return token
 
 
-class _Series:
-    # One flat float64 array of (step, value, time) triples. write() adds a point with
+class _Buf(array):
+    """A series' write buffer: float64 (step, value, time) triples."""
+    __slots__ = ()
+
+    def take(self, n):
+        """Remove the first ``n`` doubles and return them as bytes."""
+        chunk = self[:n].tobytes()
+        del self[:n]                 # writers only append: nothing of theirs goes
+        return chunk
+
+
+class _PySeries:
+    # One flat float64 buffer of (step, value, time) triples. write() adds a point with
     # one C call (``put``, the array's extend), which neither another thread nor a
     # signal handler can split: no lock, and no half-written point to trim. Steps
     # within ±(2**53-1) are exact as float64. The sender takes whole triples from the
-    # front (a slice, then a delete: writers only ever append at the end).
+    # front (``buf.take``: writers only ever append at the end).
     # ``relative``: the buffered steps are the session's implicit counters; an explicit
     # step ends that (``split``: the point where the absolute ones begin).
+    # _cwrite.Series is the same in C, for the compiled write.
     __slots__ = ("name", "next", "buf", "put", "relative", "split")
 
     def __init__(self, name, relative=False):
@@ -205,8 +227,11 @@ class _Series:
         self.relative = relative
         self.split = None
         self.next = 0
-        self.buf = array("d")
+        self.buf = _Buf("d")
         self.put = self.buf.extend
+
+
+_Series = _PySeries if _cwrite is None else _cwrite.Series
 
 
 class RunConfig(dict):
@@ -253,7 +278,92 @@ class RunConfig(dict):
         return self[key]
 
 
-class Log:
+class _PyWriter:
+    """``Log.write`` in pure Python: the whole of it without the compiled module, and
+    every case but the common one (a known series, a float, an implicit step or an int
+    one) with it (``_cwrite.configure``)."""
+
+    _series: dict
+    _wake_len: int
+    _wake: Any
+    _lock: Any
+    resume: bool
+
+    def write(self, series: str, value: float, step: "int | None" = None) -> None:
+        """Log ``value`` of ``series`` at ``step`` (default: the series' last step + 1).
+
+        Parameters
+        ----------
+        series : str
+            Series name; ``/`` groups (``conv1/mean``).
+        value : float, int, bool, numpy scalar or anything with ``.item()``
+        step : int, optional
+            Within ±(2**53-1).
+
+        Raises
+        ------
+        InvalidName, InvalidValue
+            At once, for a bad name, value or step; nothing is logged then.
+
+        Examples
+        --------
+        >>> log = Log(8120, "m", transport=lambda path, body, ctype: (200, b"{}"))
+        >>> log.write("loss", 2.5)
+        >>> log.write("loss", "2.5")
+        Traceback (most recent call last):
+        ...
+        pastalog.errors.InvalidValue: value for 'loss' must be a real number, got str '2.5'
+        >>> log.close()
+        """
+        try:
+            s = self._series[series]
+        except (KeyError, TypeError):
+            s = self._add_series(series)
+        if value.__class__ is not float:
+            value = _as_float(value, series)
+        if step is None:
+            step = s.next
+            if step > MAX_STEP:
+                raise _past_the_end("series", series)
+        else:
+            if step.__class__ is not int or not -MAX_STEP <= step <= MAX_STEP:
+                step = _as_step(step)
+            if s.relative:
+                self._absolute(s)
+        s.next = step + 1
+        s.put((step, value, _now()))
+        if len(s.buf) >= self._wake_len:
+            self._wake.set()
+
+    def _add_series(self, name):
+        check_name(name)
+        # Under the lock: the sender iterates self._series while it drains. write()
+        # looks series up without it (a dict read is safe while another thread
+        # inserts), so only a new series pays for the lock.
+        with self._lock:
+            s = self._series.get(name)
+            if s is None:
+                s = self._series[name] = _Series(name, self.resume)
+        return s
+
+    def _absolute(self, s):
+        """Series ``s`` got an explicit step: its points are absolute from here on."""
+        with self._lock:
+            if s.relative:
+                s.relative = False
+                s.split = len(s.buf) // 3
+
+
+if _cwrite is not None:
+    _cwrite.configure(_PyWriter.write)
+if TYPE_CHECKING or _cwrite is None:
+    _WriterBase = _PyWriter
+else:
+    class _WriterBase(_cwrite.Writer, _PyWriter):
+        """The compiled write first; the rest of _PyWriter behind it."""
+
+
+class Log(_WriterBase):
     """Log scalars and images of one model to a pastalog server.
 
     Parameters
@@ -413,52 +523,6 @@ class Log:
 
     # -- the caller's side: only memory --------------------------------------------
 
-    def write(self, series: str, value: float, step: "int | None" = None) -> None:
-        """Log ``value`` of ``series`` at ``step`` (default: the series' last step + 1).
-
-        Parameters
-        ----------
-        series : str
-            Series name; ``/`` groups (``conv1/mean``).
-        value : float, int, bool, numpy scalar or anything with ``.item()``
-        step : int, optional
-            Within ±(2**53-1).
-
-        Raises
-        ------
-        InvalidName, InvalidValue
-            At once, for a bad name, value or step; nothing is logged then.
-
-        Examples
-        --------
-        >>> log = Log(8120, "m", transport=lambda path, body, ctype: (200, b"{}"))
-        >>> log.write("loss", 2.5)
-        >>> log.write("loss", "2.5")
-        Traceback (most recent call last):
-        ...
-        pastalog.errors.InvalidValue: value for 'loss' must be a real number, got str '2.5'
-        >>> log.close()
-        """
-        try:
-            s = self._series[series]
-        except (KeyError, TypeError):
-            s = self._add_series(series)
-        if value.__class__ is not float:
-            value = _as_float(value, series)
-        if step is None:
-            step = s.next
-            if step > MAX_STEP:
-                raise _past_the_end("series", series)
-        else:
-            if step.__class__ is not int or not -MAX_STEP <= step <= MAX_STEP:
-                step = _as_step(step)
-            if s.relative:
-                self._absolute(s)
-        s.next = step + 1
-        s.put((step, value, _now()))
-        if len(s.buf) >= self._wake_len:
-            self._wake.set()
-
     def post(self, series: str, value: float, step: int) -> None:
         """The original pastalog API: ``write(series, value, step)``."""
         self.write(series, value, step)
@@ -577,24 +641,6 @@ class Log:
             self._others += 1
         self._hists.add((name, at, _now(), values))
         self._wake.set()
-
-    def _add_series(self, name):
-        check_name(name)
-        # Under the lock: the sender iterates self._series while it drains. write()
-        # looks series up without it (a dict read is safe while another thread
-        # inserts), so only a new series pays for the lock.
-        with self._lock:
-            s = self._series.get(name)
-            if s is None:
-                s = self._series[name] = _Series(name, self.resume)
-        return s
-
-    def _absolute(self, s):
-        """Series ``s`` got an explicit step: its points are absolute from here on."""
-        with self._lock:
-            if s.relative:
-                s.relative = False
-                s.split = len(s.buf) // 3
 
     @property
     def _accepted(self):
@@ -757,8 +803,8 @@ class Log:
                 cut, s.split = s.split, None
                 if not n:
                     continue
-                chunk = buf[:n]
-                del buf[:n]                  # writers only append: nothing of theirs goes
+                chunk = array("d")
+                chunk.frombytes(buf.take(n))
                 steps = _int_steps(chunk[0::3])
                 values, times = chunk[1::3], chunk[2::3]
                 n //= 3
