@@ -1,8 +1,8 @@
 /* pastalog._cwrite: Log.write's common case in C (optional; see client.py).
  *
  * write(series, value, step=None) for a known series (an exact str key of the Log's
- * series dict), an exact float value and an implicit step or an exact int within
- * +-(2**53-1) on an absolute series. Everything else -- a new series, an int or numpy
+ * series dict), an exact float or int value and an implicit step or an exact int within
+ * +-(2**53-1) on an absolute series. Everything else -- a new series, a bool or numpy
  * value, a bad name, value or step, an explicit step on a relative series -- is handed
  * to client.py's pure-Python write (``slow``), which raises the same errors it always
  * has. The C path runs without releasing the GIL and calls no Python code until the
@@ -287,7 +287,19 @@ writer_write(Writer *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
         goto slow;
     PyObject *name = args[0], *value = args[1];
     PyObject *step_obj = nargs == 3 ? args[2] : Py_None;
-    if (!PyUnicode_CheckExact(name) || !PyFloat_CheckExact(value) || !PyDict_CheckExact(self->series))
+    if (!PyUnicode_CheckExact(name) || !PyDict_CheckExact(self->series))
+        goto slow;
+    double v;
+    if (PyFloat_CheckExact(value))
+        v = PyFloat_AS_DOUBLE(value);
+    else if (PyLong_CheckExact(value)) {         /* float(int), as the pure write does */
+        v = PyLong_AsDouble(value);
+        if (v == -1.0 && PyErr_Occurred()) {    /* too large: the pure write says so */
+            PyErr_Clear();
+            goto slow;
+        }
+    }
+    else
         goto slow;
     PyObject *found = PyDict_GetItemWithError(self->series, name);   /* borrowed */
     if (found == NULL) {
@@ -317,7 +329,7 @@ writer_write(Writer *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
         return NULL;
     double *p = b->data + b->len;
     p[0] = (double)step;
-    p[1] = PyFloat_AS_DOUBLE(value);
+    p[1] = v;
     p[2] = wall_time();
     b->len += 3;
     s->next = step + 1;

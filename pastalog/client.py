@@ -280,8 +280,8 @@ class RunConfig(dict):
 
 class _PyWriter:
     """``Log.write`` in pure Python: the whole of it without the compiled module, and
-    every case but the common one (a known series, a float, an implicit step or an int
-    one) with it (``_cwrite.configure``)."""
+    every case but the common one (a known series, a float or int value, an implicit
+    or int step) with it (``_cwrite.configure``)."""
 
     _series: dict
     _wake_len: int
