@@ -8,7 +8,7 @@ import { smoothBuckets } from './smoothing.js';
 import { m4Path, valuePath, candlePaths, drawMarkers } from './paths.js';
 import { withAlpha, cssVar } from './colors.js';
 import { fmtStepTicks, fmtValueTicks, fmtDuration, fmtX, shortName } from './format.js';
-import { h, debounce, perFrame } from './dom.js';
+import { h, debounce, perFrame, throttle } from './dom.js';
 import { installInteractions, cursorBind } from './interactions.js';
 import { buildToolbar } from './chart-toolbar.js';
 
@@ -20,6 +20,11 @@ const DURATION_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
   21600, 43200, 86400, 172800, 604800, 1209600, 2592000, 7776000, 31536000];
 
 let chartSeq = 0;
+
+// While lines still wait for their first data, what has come is drawn at most this
+// often (ms): every draw draws every line, and hundreds of lines arriving in tens of
+// answers would otherwise be drawn tens of times before the last one is in.
+const LOADING_DRAW_MS = 250;
 
 // Where a run restarted (steps), drawn as thin dashed vertical lines; set by the app.
 let restartSource = () => [];
@@ -68,7 +73,13 @@ export class Chart {
     this.el.append(this.head, this.plotEl, this.statusEl);
     container.appendChild(this.el);
 
-    this.scheduleDraw = perFrame(() => this._redraw());
+    const drawNow = perFrame(() => this._redraw());
+    this._drawLater = throttle(drawNow, LOADING_DRAW_MS);
+    this.scheduleDraw = () => {
+      if (this.lines.some(l => l.loading && !l.full)) { this._drawLater(); return; }
+      this._drawLater.cancel();
+      drawNow();
+    };
     this._resized = debounce(() => this._onResize(), 250);
     this._ro = new ResizeObserver(() => this._resized());
     this._ro.observe(this.plotEl);
@@ -417,12 +428,15 @@ export class Chart {
   _redraw() {
     if (!this.u || this.destroyed) return;
     const data = [this._extents(), ...this.lines.map(() => [null, null])];
-    // x follows the data unless the user zoomed; y re-fits to what is visible (again
-    // from the setScale hook if x moved)
+    // x follows the data unless the user zoomed; y re-fits to what is visible, set
+    // here with the data so that uPlot draws once (both wait for its next commit; the
+    // setScale hook's _fitY then finds y already right)
     this.u.setData(data, !this.state.x);
     // (setData without resetting scales schedules no redraw of its own)
     if (this.state.x) this.u.redraw(true);
-    this._fitY();
+    const [xa, xb] = this.state.x || data[0];
+    const [a, b] = this.computeY(xa, xb);
+    this.u.setScale('y', { min: a, max: b });
     this._updateStatus();
   }
 
@@ -619,6 +633,7 @@ export class Chart {
 
   destroy() {
     this.destroyed = true;
+    this._drawLater.cancel();
     this._ro.disconnect();
     this.data.destroy();
     if (this.u) this.u.destroy();
