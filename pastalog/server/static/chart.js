@@ -416,13 +416,18 @@ export class Chart {
     this.toolbar.fill();
   }
 
+  /** Fit y to the x range shown, in a microtask: to the range uPlot shows by then. */
   _fitY() {
     const u = this.u;
-    if (!u || u.scales.x.min == null) return;
-    const [a, b] = this.computeY(u.scales.x.min, u.scales.x.max);
-    const y = u.scales.y;
-    if (y.min === a && y.max === b) return;
-    queueMicrotask(() => { if (this.u === u) u.setScale('y', { min: a, max: b }); });
+    if (!u || this._fitting) return;
+    this._fitting = true;
+    queueMicrotask(() => {
+      this._fitting = false;
+      if (this.u !== u || u.scales.x.min == null) return;
+      const [a, b] = this.computeY(u.scales.x.min, u.scales.x.max);
+      const y = u.scales.y;
+      if (y.min !== a || y.max !== b) u.setScale('y', { min: a, max: b });
+    });
   }
 
   _redraw() {
