@@ -5,7 +5,7 @@
 import uPlot from './vendor/uplot/uPlot.esm.js';
 import { ChartData } from './chart-data.js';
 import { smoothBuckets } from './smoothing.js';
-import { m4Path, valuePath, candlePaths, drawMarkers } from './paths.js';
+import { m4Path, valuePath, candlePaths, drawMarkers, hasMarks } from './paths.js';
 import { withAlpha, cssVar } from './colors.js';
 import { fmtStepTicks, fmtValueTicks, fmtDuration, fmtX, shortName } from './format.js';
 import { h, debounce, perFrame, throttle } from './dom.js';
@@ -24,7 +24,7 @@ let chartSeq = 0;
 // While lines still wait for their first data, what has come is drawn at most this
 // often (ms): every draw draws every line, and hundreds of lines arriving in tens of
 // answers would otherwise be drawn tens of times before the last one is in.
-const LOADING_DRAW_MS = 250;
+const LOADING_DRAW_MS = 400;
 
 // Where a run restarted (steps), drawn as thin dashed vertical lines; set by the app.
 let restartSource = () => [];
@@ -236,7 +236,7 @@ export class Chart {
     for (const line of this.lines) {
       if (!line.show || !line._drawn) continue;
       const { b, xc } = line._drawn;
-      drawMarkers(u, b, xc.xa, xc.xb, line.color);
+      if (b.cached('marked', () => hasMarks(b))) drawMarkers(u, b, xc.xa, xc.xb, line.color);
     }
     if (this.xMode === 'step') this._drawRestarts(u);
     ctx.restore();
@@ -310,7 +310,9 @@ export class Chart {
       const xc = this._xcols(line, b);
       for (let i = 0; i < b.length; i++) {
         if (xc.xb[i] < xa || xc.xa[i] > xb) continue;
-        for (const v of [b.min[i], b.max[i]]) {
+        // (min then max, without an array per bucket: 500 lines make it 150,000)
+        for (let j = 0; j < 2; j++) {
+          const v = j === 0 ? b.min[i] : b.max[i];
           if (!Number.isFinite(v) || (log && v <= 0)) continue;
           if (all) all.push(v);
           if (v < lo) lo = v;
@@ -424,6 +426,10 @@ export class Chart {
     queueMicrotask(() => {
       this._fitting = false;
       if (this.u !== u || u.scales.x.min == null) return;
+      // (_redraw fitted y to this x range already: its commit brings us here)
+      const done = this._fittedX;
+      this._fittedX = null;
+      if (done && done[0] === u.scales.x.min && done[1] === u.scales.x.max) return;
       const [a, b] = this.computeY(u.scales.x.min, u.scales.x.max);
       const y = u.scales.y;
       if (y.min !== a || y.max !== b) u.setScale('y', { min: a, max: b });
@@ -442,6 +448,7 @@ export class Chart {
     const [xa, xb] = this.state.x || data[0];
     const [a, b] = this.computeY(xa, xb);
     this.u.setScale('y', { min: a, max: b });
+    this._fittedX = [xa, xb];
     this._updateStatus();
   }
 
@@ -548,6 +555,7 @@ export class Chart {
 
   /** Change display state: {mode, smooth, logY, x, y}. */
   update(patch) {
+    this._fittedX = null;   // (y bounds, robust: fit y again whatever x is)
     const before = this.state;
     this.state = { ...this.state, ...patch };
     if ('logY' in patch && patch.logY !== before.logY) { this._build(); }
