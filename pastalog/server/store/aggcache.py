@@ -20,7 +20,7 @@ __all__ = ["AggCache", "CACHE_BYTES"]
 
 #: Bytes of aggregates kept (least recently used go first): 500 series of 300 buckets
 #: take 15 MB.
-CACHE_BYTES = 64 * 2**20
+CACHE_BYTES = 32 * 2**20
 
 
 class AggCache:
