@@ -86,3 +86,31 @@ def test_500_runs_every_line_drawn_legend_finds_toggles_and_hovers(page, server)
     page.poll(f"document.querySelectorAll('{entries}').length === {RUNS}")
     assert p.locator(entries).nth(RUNS - 1).locator(".legend-model").text_content() == "run-499"
     assert page.errors == []
+
+
+def test_past_100_lines_one_bucket_per_4_pixels(page, server):
+    """A crowd of lines asks for half the buckets (one per 4 CSS px, a candle's width):
+    101 runs of 1,000 steps are drawn at a level twice as coarse as 100 runs would be."""
+    def widths(n):
+        series = [{"model": f"r-{n}-{k:03d}", "name": f"loss{n}", "steps": list(range(1000)),
+                   "values": [k + (i % 7) / 10 for i in range(1000)]} for k in range(n)]
+        status, body = server.post_json("/api/v1/points", {"series": series})
+        assert status == 200, body
+    widths(100)
+    widths(101)
+    page.open("?stat=loss100")
+    s = page.wait_for("s.charts[0] && s.charts[0].lines.length === 100 && "
+                      "s.charts[0].lines.every(l => l.drawn)", timeout=30)
+    plot = page.page.locator(".ov-chart .u-over").bounding_box()["width"]
+
+    def level(px):   # the server's level for steps 0..999 in round(plot / px) buckets
+        n = max(64, round(plot / px))
+        return next(lv for lv in range(20) if (999 >> lv) + 1 <= n)
+    few = s["charts"][0]["lines"][0]["level"]
+    assert few == level(2)                                           # one per 2 px
+    page.open("?stat=loss101")
+    s = page.wait_for("s.charts[0] && s.charts[0].lines.length === 101 && "
+                      "s.charts[0].lines.every(l => l.drawn)", timeout=30)
+    many = s["charts"][0]["lines"][0]["level"]
+    assert many == level(4) == few + 1                               # one per 4 px
+    assert page.errors == []

@@ -25,6 +25,8 @@ let chartSeq = 0;
 // often (ms): every draw draws every line, and hundreds of lines arriving in tens of
 // answers would otherwise be drawn tens of times before the last one is in.
 const LOADING_DRAW_MS = 400;
+// Lines on one chart past which each gets half as many buckets (see _n).
+const MANY_LINES = 100;
 
 // Where a run restarted (steps), drawn as thin dashed vertical lines; set by the app.
 let restartSource = () => [];
@@ -105,8 +107,11 @@ export class Chart {
   _n() {
     const w = this.u ? this.u.bbox.width / (window.devicePixelRatio || 1) : this.plotEl.clientWidth - 60;
     // one bucket per 2 CSS px: the M4 line still looks like a full draw, and the
-    // server and the page do half the work of one per pixel
-    return Math.max(64, Math.round((w || 600) / 2));
+    // server and the page do half the work of one per pixel. Past MANY_LINES lines,
+    // one per 4 px (what a candle takes anyway): in that crowd no line's detail at
+    // 2 px shows, and the answers, their parsing and the drawing halve again.
+    const px = this.lines.length > MANY_LINES ? 4 : 2;
+    return Math.max(64, Math.round((w || 600) / px));
   }
 
   /** The buckets drawn for a line right now: the zoomed fetch if it covers the view. */
