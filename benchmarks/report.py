@@ -476,16 +476,16 @@ GAPS = {
         "(the requests waiting when it is free go in one transaction), as the PostgreSQL "
         "store's pipelined writes do per request."),
     "page 500 x 10,000 points": (
-        "series of 10,000 points have no pyramid (it starts past 16,384 points), so a "
-        "server's first answer for each is aggregated from its raw points (decoding them "
-        "is most of it, now that points already in step order are not sorted twice); the "
-        "store remembers those answers (store/aggcache.py), so reloads skip that work, "
-        "and the page now asks for every line at once, lays out 100 legend rows instead "
-        "of 500 and redraws at most every 0.4 s until the last answer is in, on the same "
-        "2 cores. Next: stored aggregates for short series that cost less to read than "
-        "their points (one packed level per series: sqlite3 reads 300 aggregate rows no "
-        "faster than it decodes 10,000 points), and candles built without a coarsened "
-        "copy."),
+        "the first load costs most: series of 10,000 points have no pyramid (it starts "
+        "past 16,384 points), so a server's first answer for each is aggregated from its raw "
+        "points, decoding them most of it (no longer sorted twice when in step order), "
+        "while a fresh browser compiles the page on the same 2 cores; reloads get the "
+        "answers the store remembered (store/aggcache.py). The page asks for every line "
+        "at once, one bucket per 4 px past 100 lines, lays out 100 legend rows and "
+        "redraws at most every 0.4 s until the last answer is in. Next: stored "
+        "aggregates for short series that cost less to read than their points (one "
+        "packed level per series: sqlite3 reads 300 aggregate rows no faster than it "
+        "decodes 10,000 points)."),
 }
 
 #: Sections that other benchmark scripts write at the end of RESULTS.md themselves
