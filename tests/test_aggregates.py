@@ -233,6 +233,39 @@ def test_store_buckets_equal_a_scan(store_location, seed, total, n_batches, nega
         store.close()
 
 
+def test_store_remembered_answers_follow_writes_and_deletes(store_location):
+    """Answers from raw points are remembered (store/aggcache.py): a repeated query gets
+    the same figures, a write is seen at once, and a series deleted and written again,
+    to the same count (SQLite may give it the same id), never gets the old answer."""
+    store = Store(store_location)
+    try:
+        first = make_batches(21, 3_000, 3)
+        for steps, values, times in first:
+            store.write_points([("m", "s", steps, values, times)])
+        points = arrival(first)
+        for _ in range(2):      # computed, then remembered
+            check_store_answer(store.read_buckets("m", "s", 100), points, 100, None, None)
+        check_store_answer(store.read_buckets("m", "s", 100, 10, 900), points, 100, 10, 900)
+        store.write_points([("m", "s", [3_500], [42.0], [1.8e9])])
+        points.append((3_500, 42.0, 1.8e9))
+        check_store_answer(store.read_buckets("m", "s", 100), points, 100, None, None)
+        assert store.delete_series("m", "s") == len(points)
+        # the same steps (the same cells) with other values: only the values tell
+        again = [(steps, [v + 1.0 for v in values], times) for steps, values, times in first]
+        again.append(([3_500], [41.0], [1.8e9]))
+        for steps, values, times in again:
+            store.write_points([("m", "s", steps, values, times)])
+        points = arrival(again)
+        check_store_answer(store.read_buckets("m", "s", 100), points, 100, None, None)
+        assert store.delete_model("m") > 0
+        for steps, values, times in first + [([3_500], [42.0], [1.8e9])]:
+            store.write_points([("m", "s", steps, values, times)])
+        check_store_answer(store.read_buckets("m", "s", 100),
+                           arrival(first) + [(3_500, 42.0, 1.8e9)], 100, None, None)
+    finally:
+        store.close()
+
+
 def test_store_many_small_batches_then_pyramid(store_location):
     """Small writes (merged chunks) cross the pyramid threshold one batch at a time."""
     rnd = random.Random(11)

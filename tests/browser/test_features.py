@@ -33,7 +33,12 @@ def test_search_models_and_show_only_show_all_with_200_runs(page, server):
     page.poll(f"{visible} === 5")
     assert p.evaluate(shown) == 5
     p.locator(".legend-search").fill("")
+    # past 100 rows the legend lists the first 100 and a button for the rest
+    page.poll(f"{visible} === 100")
+    assert p.locator(".ov-side .legend-more-btn").text_content() == "show 100 more"
+    p.locator(".ov-side .legend-more-btn").click()
     page.poll(f"{visible} === 200")
+    assert p.locator(".ov-side .legend-more-btn").count() == 0
     # show only one, then all again
     p.locator(".ov-side .legend-entry", has_text="run-042").locator(".legend-only").click()
     page.poll(f"{shown} === 1")

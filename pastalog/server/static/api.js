@@ -146,8 +146,11 @@ export function parseBinaryBuckets(buf) {
   });
 }
 
-// Whole-series requests made in the same tick for the same series and size go to the
-// server as one GET /api/v1/buckets (the overview asks for 50 models at once on load).
+// Whole-series requests made in the same task for the same series and size go to the
+// server as GET /api/v1/buckets of up to MAX_MODELS models each (the overview asks for
+// every model at once on load). They leave in a microtask, not a timer: a timer would
+// wait behind the layout and first paint of the view that asked (hundreds of ms with
+// hundreds of legend entries).
 const MAX_MODELS = 50;
 const waiting = new Map();
 
@@ -178,7 +181,7 @@ export async function getBuckets(model, series, buckets, x0, x1, signal) {
     const key = `${n}\u0000${series}`;
     if (!waiting.has(key)) {
       waiting.set(key, { series, n, items: [] });
-      setTimeout(() => flushWaiting(key), 0);
+      queueMicrotask(() => flushWaiting(key));
     }
     return new Promise((resolve, reject) => waiting.get(key).items.push({ model, resolve, reject }));
   }

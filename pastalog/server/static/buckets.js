@@ -118,8 +118,13 @@ export class Buckets {
         out.t0[j] = Math.min(out.t0[j], this.t0[i]);
         out.t1[j] = Math.max(out.t1[j], this.t1[i]);
       } else {
+        // (field by field, not a loop over FIELDS: the overview coarsens 500 lines)
         out.k.push(key);
-        for (const f of FIELDS) if (f !== 'k') out[f].push(this[f][i]);
+        out.s0.push(this.s0[i]); out.s1.push(this.s1[i]);
+        out.count.push(this.count[i]); out.nans.push(this.nans[i]);
+        out.min.push(this.min[i]); out.max.push(this.max[i]);
+        out.first.push(this.first[i]); out.last.push(this.last[i]);
+        out.sum.push(this.sum[i]); out.t0.push(this.t0[i]); out.t1.push(this.t1[i]);
       }
     }
     return out;

@@ -5,10 +5,10 @@
 import uPlot from './vendor/uplot/uPlot.esm.js';
 import { ChartData } from './chart-data.js';
 import { smoothBuckets } from './smoothing.js';
-import { m4Path, valuePath, candlePaths, drawMarkers } from './paths.js';
+import { m4Path, valuePath, candlePaths, drawMarkers, hasMarks } from './paths.js';
 import { withAlpha, cssVar } from './colors.js';
 import { fmtStepTicks, fmtValueTicks, fmtDuration, fmtX, shortName } from './format.js';
-import { h, debounce, perFrame } from './dom.js';
+import { h, debounce, perFrame, throttle } from './dom.js';
 import { installInteractions, cursorBind } from './interactions.js';
 import { buildToolbar } from './chart-toolbar.js';
 
@@ -20,6 +20,13 @@ const DURATION_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
   21600, 43200, 86400, 172800, 604800, 1209600, 2592000, 7776000, 31536000];
 
 let chartSeq = 0;
+
+// While lines still wait for their first data, what has come is drawn at most this
+// often (ms): every draw draws every line, and hundreds of lines arriving in tens of
+// answers would otherwise be drawn tens of times before the last one is in.
+const LOADING_DRAW_MS = 400;
+// Lines on one chart past which each gets half as many buckets (see _n).
+const MANY_LINES = 100;
 
 // Where a run restarted (steps), drawn as thin dashed vertical lines; set by the app.
 let restartSource = () => [];
@@ -68,7 +75,13 @@ export class Chart {
     this.el.append(this.head, this.plotEl, this.statusEl);
     container.appendChild(this.el);
 
-    this.scheduleDraw = perFrame(() => this._redraw());
+    const drawNow = perFrame(() => this._redraw());
+    this._drawLater = throttle(drawNow, LOADING_DRAW_MS);
+    this.scheduleDraw = () => {
+      if (this.lines.some(l => l.loading && !l.full)) { this._drawLater(); return; }
+      this._drawLater.cancel();
+      drawNow();
+    };
     this._resized = debounce(() => this._onResize(), 250);
     this._ro = new ResizeObserver(() => this._resized());
     this._ro.observe(this.plotEl);
@@ -94,8 +107,11 @@ export class Chart {
   _n() {
     const w = this.u ? this.u.bbox.width / (window.devicePixelRatio || 1) : this.plotEl.clientWidth - 60;
     // one bucket per 2 CSS px: the M4 line still looks like a full draw, and the
-    // server and the page do half the work of one per pixel
-    return Math.max(64, Math.round((w || 600) / 2));
+    // server and the page do half the work of one per pixel. Past MANY_LINES lines,
+    // one per 4 px (what a candle takes anyway): in that crowd no line's detail at
+    // 2 px shows, and the answers, their parsing and the drawing halve again.
+    const px = this.lines.length > MANY_LINES ? 4 : 2;
+    return Math.max(64, Math.round((w || 600) / px));
   }
 
   /** The buckets drawn for a line right now: the zoomed fetch if it covers the view. */
@@ -225,7 +241,7 @@ export class Chart {
     for (const line of this.lines) {
       if (!line.show || !line._drawn) continue;
       const { b, xc } = line._drawn;
-      drawMarkers(u, b, xc.xa, xc.xb, line.color);
+      if (b.cached('marked', () => hasMarks(b))) drawMarkers(u, b, xc.xa, xc.xb, line.color);
     }
     if (this.xMode === 'step') this._drawRestarts(u);
     ctx.restore();
@@ -299,7 +315,9 @@ export class Chart {
       const xc = this._xcols(line, b);
       for (let i = 0; i < b.length; i++) {
         if (xc.xb[i] < xa || xc.xa[i] > xb) continue;
-        for (const v of [b.min[i], b.max[i]]) {
+        // (min then max, without an array per bucket: 500 lines make it 150,000)
+        for (let j = 0; j < 2; j++) {
+          const v = j === 0 ? b.min[i] : b.max[i];
           if (!Number.isFinite(v) || (log && v <= 0)) continue;
           if (all) all.push(v);
           if (v < lo) lo = v;
@@ -405,24 +423,37 @@ export class Chart {
     this.toolbar.fill();
   }
 
+  /** Fit y to the x range shown, in a microtask: to the range uPlot shows by then. */
   _fitY() {
     const u = this.u;
-    if (!u || u.scales.x.min == null) return;
-    const [a, b] = this.computeY(u.scales.x.min, u.scales.x.max);
-    const y = u.scales.y;
-    if (y.min === a && y.max === b) return;
-    queueMicrotask(() => { if (this.u === u) u.setScale('y', { min: a, max: b }); });
+    if (!u || this._fitting) return;
+    this._fitting = true;
+    queueMicrotask(() => {
+      this._fitting = false;
+      if (this.u !== u || u.scales.x.min == null) return;
+      // (_redraw fitted y to this x range already: its commit brings us here)
+      const done = this._fittedX;
+      this._fittedX = null;
+      if (done && done[0] === u.scales.x.min && done[1] === u.scales.x.max) return;
+      const [a, b] = this.computeY(u.scales.x.min, u.scales.x.max);
+      const y = u.scales.y;
+      if (y.min !== a || y.max !== b) u.setScale('y', { min: a, max: b });
+    });
   }
 
   _redraw() {
     if (!this.u || this.destroyed) return;
     const data = [this._extents(), ...this.lines.map(() => [null, null])];
-    // x follows the data unless the user zoomed; y re-fits to what is visible (again
-    // from the setScale hook if x moved)
+    // x follows the data unless the user zoomed; y re-fits to what is visible, set
+    // here with the data so that uPlot draws once (both wait for its next commit; the
+    // setScale hook's _fitY then finds y already right)
     this.u.setData(data, !this.state.x);
     // (setData without resetting scales schedules no redraw of its own)
     if (this.state.x) this.u.redraw(true);
-    this._fitY();
+    const [xa, xb] = this.state.x || data[0];
+    const [a, b] = this.computeY(xa, xb);
+    this.u.setScale('y', { min: a, max: b });
+    this._fittedX = [xa, xb];
     this._updateStatus();
   }
 
@@ -529,6 +560,7 @@ export class Chart {
 
   /** Change display state: {mode, smooth, logY, x, y}. */
   update(patch) {
+    this._fittedX = null;   // (y bounds, robust: fit y again whatever x is)
     const before = this.state;
     this.state = { ...this.state, ...patch };
     if ('logY' in patch && patch.logY !== before.logY) { this._build(); }
@@ -619,6 +651,7 @@ export class Chart {
 
   destroy() {
     this.destroyed = true;
+    this._drawLater.cancel();
     this._ro.disconnect();
     this.data.destroy();
     if (this.u) this.u.destroy();

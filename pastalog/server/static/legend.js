@@ -3,7 +3,9 @@
 // emphasised and the list can be sorted by value). Clicking an entry hides/shows its
 // line; clicking a model or series name toggles all lines of that model / series.
 // With `search`, a box filters the entries by model (text or /regex/), and "only"
-// / "show all" narrow the chart to one line or bring every line back.
+// / "show all" narrow the chart to one line or bring every line back. Past
+// LEGEND_ROWS entries the rest wait behind a "show N more" button (the search finds
+// any of them): laying out hundreds of rows costs more than drawing their lines.
 import { h, clear } from './dom.js';
 import { fmtValue, fmtStep, shortName } from './format.js';
 
@@ -31,6 +33,9 @@ function nameSpans(cls, name, max, title, onclick) {
     cut ? h('span', { class: 'name-tail', text: text.slice(text.length - cut) }) : null);
 }
 
+/** Rows listed before "show N more": enough to scroll through, few enough to lay out fast. */
+export const LEGEND_ROWS = 100;
+
 export class Legend {
   /**
    * @param {HTMLElement} container
@@ -49,7 +54,7 @@ export class Legend {
     this.focusEl = h('div', { class: 'legend-focus', 'aria-live': 'off' });
     this.sortBtn = h('button', { type: 'button', class: 'icon legend-sort', 'aria-pressed': 'false',
       title: 'while hovering, sort by value', text: 'sort ↓',
-      onclick: () => { this.sortByValue = !this.sortByValue; this.sortBtn.setAttribute('aria-pressed', String(this.sortByValue)); this._order(); } });
+      onclick: () => { this.sortByValue = !this.sortByValue; this.sortBtn.setAttribute('aria-pressed', String(this.sortByValue)); this._render(); } });
     const tools = [this.title, h('span', { class: 'spacer' }), this.sortBtn];
     if (o.onShowAll) {
       tools.push(h('button', { type: 'button', class: 'icon legend-show-all', text: 'show all',
@@ -62,6 +67,10 @@ export class Legend {
         'aria-label': 'search models', oninput: () => this._filter() });
     }
     this.list = h('ul', { class: 'legend' });
+    this.expanded = false;
+    this.moreBtn = h('button', { type: 'button', class: 'icon legend-more-btn',
+      onclick: () => { this.expanded = true; this._render(); } });
+    this.moreEl = h('li', { class: 'legend-more' }, this.moreBtn);
     this.el = h('div', { class: 'legend-box' }, this.header, this.focusEl, this.searchEl, this.list);
     container.appendChild(this.el);
     this._header();
@@ -69,65 +78,98 @@ export class Legend {
 
   _header() {
     this.title.textContent = this.hover ? `at ${this.hover.label}` : 'latest';
-    // the line under the cursor is named here too: in a long list its row may be out of view
+    // the line under the cursor is named here too: in a long list its row may be out
+    // of view, or not drawn at all (past LEGEND_ROWS)
     const f = this.hover && this.hover.focus != null ? this.rows.get(this.hover.focus) : null;
     clear(this.focusEl);
     if (f) {
       const v = this.hover.values.get(f.entry.key);
       this.focusEl.append(nameSpans('legend-focus-name', this.o.showModel ? f.entry.model : f.entry.series, 40, f.entry.label),
-        h('span', { class: 'legend-focus-value', text: f.value.textContent }));
-      if (!v) this.focusEl.lastChild.textContent = '';
+        h('span', { class: 'legend-focus-value', text: v ? this._valueText(f.entry).text : '' }));
     }
   }
 
   /** entries: [{key, model, series, label, color, dash, show, latest, latestStep}] */
   setEntries(entries) {
     this.entries = entries;
+    for (const r of this.rows.values()) if (r.li) r.li.remove();
     this.rows.clear();
-    clear(this.list);
-    const o = this.o;
-    entries.forEach((e, i) => {
-      const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
-      swatch.style.background = e.color;
-      if (e.dash && e.dash.length) swatch.classList.add('dashed');
-      const name = h('span', { class: 'legend-name' });
-      if (o.showModel) {
-        name.appendChild(nameSpans('legend-model', e.model, 40, e.model,
-          ev => { ev.stopPropagation(); o.onToggleModel && o.onToggleModel(e.model); }));
-      }
-      if (o.showSeries) {
-        name.appendChild(nameSpans('legend-series', e.series, 40, e.series,
-          ev => { ev.stopPropagation(); o.onToggleSeries && o.onToggleSeries(e.series); }));
-      }
-      const value = h('span', { class: 'legend-value' });
-      const actions = h('span', { class: 'legend-actions' },
-        o.onOnly && h('button', { type: 'button', class: 'icon legend-only', title: 'show only this one',
-          'aria-label': `show only ${e.label}`, text: '◎', onclick: ev => { ev.stopPropagation(); o.onOnly(e); } }),
-        o.onOpen && h('button', { type: 'button', class: 'icon legend-open', title: `open ${e.model}`,
-          'aria-label': `open model ${e.model}`, text: '↗', onclick: ev => { ev.stopPropagation(); o.onOpen(e.model); } }),
-        o.onTable && h('button', { type: 'button', class: 'icon legend-table', title: 'table of values',
-          'aria-label': `table of ${e.label}`, text: '▤', onclick: ev => { ev.stopPropagation(); o.onTable(e); } }),
-        o.onDelete && h('button', { type: 'button', class: 'icon legend-delete', title: 'delete this series',
-          'aria-label': `delete ${e.label}`, text: '✕', onclick: ev => { ev.stopPropagation(); o.onDelete(e); } }));
-      const li = h('li', { class: 'legend-entry', dataset: { index: String(i) }, role: 'button', tabindex: '0',
-        'aria-pressed': String(e.show !== false), title: 'click to hide/show',
-        onclick: () => o.onToggle && o.onToggle(e),
-        onkeydown: ev => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); o.onToggle && o.onToggle(e); } } },
-      swatch, name, value, actions);
-      li.classList.toggle('off', e.show === false);
-      this.rows.set(e.key, { li, value, entry: e, index: i });
-      this.list.appendChild(li);
+    this.expanded = false;
+    entries.forEach((e, i) => this.rows.set(e.key, { li: null, value: null, entry: e, index: i }));
+    this._render();
+  }
+
+  /** The row's element, made the first time it is shown. */
+  _make(r) {
+    const o = this.o, e = r.entry;
+    const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
+    swatch.style.background = e.color;
+    if (e.dash && e.dash.length) swatch.classList.add('dashed');
+    const name = h('span', { class: 'legend-name' });
+    if (o.showModel) {
+      name.appendChild(nameSpans('legend-model', e.model, 40, e.model,
+        ev => { ev.stopPropagation(); o.onToggleModel && o.onToggleModel(e.model); }));
+    }
+    if (o.showSeries) {
+      name.appendChild(nameSpans('legend-series', e.series, 40, e.series,
+        ev => { ev.stopPropagation(); o.onToggleSeries && o.onToggleSeries(e.series); }));
+    }
+    r.value = h('span', { class: 'legend-value' });
+    const actions = h('span', { class: 'legend-actions' },
+      o.onOnly && h('button', { type: 'button', class: 'icon legend-only', title: 'show only this one',
+        'aria-label': `show only ${e.label}`, text: '◎', onclick: ev => { ev.stopPropagation(); o.onOnly(e); } }),
+      o.onOpen && h('button', { type: 'button', class: 'icon legend-open', title: `open ${e.model}`,
+        'aria-label': `open model ${e.model}`, text: '↗', onclick: ev => { ev.stopPropagation(); o.onOpen(e.model); } }),
+      o.onTable && h('button', { type: 'button', class: 'icon legend-table', title: 'table of values',
+        'aria-label': `table of ${e.label}`, text: '▤', onclick: ev => { ev.stopPropagation(); o.onTable(e); } }),
+      o.onDelete && h('button', { type: 'button', class: 'icon legend-delete', title: 'delete this series',
+        'aria-label': `delete ${e.label}`, text: '✕', onclick: ev => { ev.stopPropagation(); o.onDelete(e); } }));
+    r.li = h('li', { class: 'legend-entry', dataset: { index: String(r.index) }, role: 'button', tabindex: '0',
+      title: 'click to hide/show',
+      onclick: () => o.onToggle && o.onToggle(e),
+      onkeydown: ev => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); o.onToggle && o.onToggle(e); } } },
+    swatch, name, r.value, actions);
+    this._state(r);
+  }
+
+  /** Shown/hidden and hover emphasis of a row's element. */
+  _state(r) {
+    const show = r.entry.show !== false;
+    r.li.classList.toggle('off', !show);
+    r.li.setAttribute('aria-pressed', String(show));
+    const f = this.hover && this.hover.focus;
+    r.li.classList.toggle('emph', f != null && f === r.entry.key);
+    r.li.classList.toggle('dim', f != null && f !== r.entry.key);
+  }
+
+  /**
+   * Put the rows that pass the search in the list, in order: at most LEGEND_ROWS of
+   * them until "show more" is clicked. Hundreds of rows cost the page more layout
+   * than the chart costs to draw, and the search box finds any of them.
+   */
+  _render() {
+    const all = this._ordered().filter(r => this.matches(r.entry.model));
+    const shown = this.expanded ? all : all.slice(0, LEGEND_ROWS);
+    const keep = new Set(shown);
+    for (const r of this.rows.values()) if (r.li && !keep.has(r) && r.li.parentNode) r.li.remove();
+    shown.forEach((r, i) => {
+      if (!r.li) this._make(r);
+      this._value(r);
+      if (this.list.children[i] !== r.li) this.list.insertBefore(r.li, this.list.children[i] || null);
     });
-    this._values();
-    this._applyFilter();
+    const more = all.length - shown.length;
+    if (more > 0) {
+      this.moreBtn.textContent = `show ${more} more`;
+      this.moreBtn.title = `${all.length} lines; the first ${shown.length} are listed (or search for one)`;
+      this.list.appendChild(this.moreEl);
+    } else this.moreEl.remove();
   }
 
   setShown(key, show) {
     const r = this.rows.get(key);
     if (!r) return;
     r.entry.show = show;
-    r.li.classList.toggle('off', !show);
-    r.li.setAttribute('aria-pressed', String(show));
+    if (r.li) this._state(r);
   }
 
   /** Latest values changed (live). */
@@ -135,21 +177,17 @@ export class Legend {
     const r = this.rows.get(key);
     if (!r) return;
     r.entry.latest = value; r.entry.latestStep = step;
-    if (!this.hover) this._value(r);
+    if (!this.hover && r.li) this._value(r);
   }
 
   /** The chart's hover: {label, values: Map key → value, focus: key of the line under the cursor}. */
   setHover(hover) {
     const was = !!this.hover;
     this.hover = hover;
-    this._values();
     this._header();
-    for (const r of this.rows.values()) {
-      const f = hover && hover.focus;
-      r.li.classList.toggle('emph', f != null && f === r.entry.key);
-      r.li.classList.toggle('dim', f != null && f !== r.entry.key);
-    }
-    if (this.sortByValue || was !== !!hover) this._order();
+    if (this.sortByValue || was !== !!hover) { this._render(); }
+    else this._values();
+    for (const r of this.rows.values()) if (r.li && r.li.parentNode) this._state(r);
   }
 
   /** Whether a model passes the search box. */
@@ -157,16 +195,12 @@ export class Legend {
 
   _filter() {
     this.match = nameMatcher(this.searchEl.value);
-    this._applyFilter();
+    this._render();
     if (this.o.onFilter) this.o.onFilter(this.match);
   }
 
-  _applyFilter() {
-    for (const r of this.rows.values()) r.li.hidden = !this.matches(r.entry.model);
-  }
-
   /** Rows in value order while hovering with "sort" on; in their own order otherwise. */
-  _order() {
+  _ordered() {
     const rows = [...this.rows.values()];
     if (this.hover && this.sortByValue) {
       const val = r => {
@@ -176,31 +210,30 @@ export class Legend {
         return Number.isNaN(x) ? -Infinity : x;
       };
       rows.sort((a, b) => val(b) - val(a) || a.index - b.index);
-    } else rows.sort((a, b) => a.index - b.index);
-    rows.forEach((r, i) => { if (this.list.children[i] !== r.li) this.list.insertBefore(r.li, this.list.children[i] || null); });
+    }
+    return rows;
   }
 
-  _values() { for (const r of this.rows.values()) this._value(r); }
+  _values() { for (const r of this.rows.values()) if (r.li && r.li.parentNode) this._value(r); }
 
   _value(r) {
-    const e = r.entry;
+    const { text, title } = this._valueText(r.entry);
+    r.value.textContent = text;
+    r.value.title = title;
+  }
+
+  /** What a row shows as its value: at the hovered x, or the latest. */
+  _valueText(e) {
     if (this.hover) {
       const v = this.hover.values.get(e.key);
-      if (!v) { r.value.textContent = '—'; r.value.title = ''; return; }
+      if (!v) return { text: '—', title: '' };
       const where = v.s0 === v.s1 ? `step ${fmtStep(v.s0)}` : `steps ${fmtStep(v.s0)}–${fmtStep(v.s1)}`;
-      if (v.nans === v.count) {
-        r.value.textContent = v.count > 1 ? `NaN (${v.count} points)` : 'NaN';
-        r.value.title = where;
-        return;
-      }
-      r.value.textContent = fmtValue(v.smooth != null && Number.isFinite(v.smooth) ? v.smooth : v.value);
+      if (v.nans === v.count) return { text: v.count > 1 ? `NaN (${v.count} points)` : 'NaN', title: where };
       let title = where;
       if (v.count > 1) title += `, ${v.count} points: ${fmtValue(v.min)} … ${fmtValue(v.max)}`;
       if (v.nans > 0) title += `, ${v.nans} NaN`;
-      r.value.title = title;
-    } else {
-      r.value.textContent = fmtValue(e.latest);
-      r.value.title = e.latestStep != null ? `step ${fmtStep(e.latestStep)}` : '';
+      return { text: fmtValue(v.smooth != null && Number.isFinite(v.smooth) ? v.smooth : v.value), title };
     }
+    return { text: fmtValue(e.latest), title: e.latestStep != null ? `step ${fmtStep(e.latestStep)}` : '' };
   }
 }

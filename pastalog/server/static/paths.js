@@ -95,6 +95,14 @@ export function candlePaths(u, b, cellA, cellB) {
   return { wicks, bodies };
 }
 
+/** Whether any bucket holds NaN or ±∞ (what drawMarkers marks). */
+export function hasMarks(b) {
+  for (let i = 0; i < b.length; i++) {
+    if (b.nans[i] > 0 || b.max[i] === Infinity || b.min[i] === -Infinity) return true;
+  }
+  return false;
+}
+
 /**
  * Mark buckets holding NaN (a small ring on the bottom edge) and ±∞ (a triangle on
  * the top / bottom edge). Drawn straight on the canvas after the series.

@@ -36,6 +36,7 @@ import numpy as np
 
 from ...errors import BadRequest, StorageError
 from . import codec, pg_arrays, pg_events
+from .aggcache import AggCache
 from . import runs as run_rows
 from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key, png_size,
                    series_cap_error)
@@ -251,6 +252,9 @@ class PostgresStore(HistogramStore, Store):
         self.url = normalise_url(url)
         self.location = _shown(self.url)
         self.max_series = max_series
+        # (ids are never reused here: the cache needs no clearing on deletes, even those
+        # of another server, but clearing keeps it small)
+        self._agg_cache = AggCache()
         if lock not in ("row", "advisory"):
             raise ValueError(f"lock must be 'row' or 'advisory', got {lock!r}")
         self.lock = lock
@@ -651,7 +655,10 @@ class PostgresStore(HistogramStore, Store):
 
     def delete_series(self, model, name):
         """Delete one series; returns how many points went."""
-        return self._run(self._delete_series, model, name)
+        try:
+            return self._run(self._delete_series, model, name)
+        finally:
+            self._agg_cache.clear()
 
     def _delete_series(self, conn, model, name):
         row = conn.execute(
@@ -685,7 +692,10 @@ class PostgresStore(HistogramStore, Store):
 
     def delete_model(self, model):
         """Delete a model with all its series and images; returns points + images."""
-        return self._run(self._delete_model, model)
+        try:
+            return self._run(self._delete_model, model)
+        finally:
+            self._agg_cache.clear()
 
     def _delete_model(self, conn, model):
         row = conn.execute("SELECT id FROM models WHERE name=%s FOR UPDATE",
@@ -834,9 +844,10 @@ class PostgresStore(HistogramStore, Store):
         """Aggregates for a chart of ``buckets`` buckets over ``[x0, x1]`` (see ``Store``)."""
         if buckets < 1:
             raise BadRequest(f"buckets must be at least 1, got {buckets}")
-        return self._read(self._read_buckets, model, name, buckets, x0, x1)
+        return self._read(self._read_buckets, model, name, buckets, x0, x1,
+                          self._agg_cache.generation())
 
-    def _read_buckets(self, conn, model, name, buckets, x0, x1):
+    def _read_buckets(self, conn, model, name, buckets, x0, x1, generation):
         meta = self._series_range(conn, model, name, x0, x1)
         if meta is None:
             return None
@@ -846,11 +857,16 @@ class PostgresStore(HistogramStore, Store):
         level = bucket_level(x0, x1, buckets)
         lo, hi = (x0 >> level) << level, (((x1 >> level) + 1) << level) - 1
         if base is None or level < base:
-            steps, values, times = decode_rows(conn.execute(
-                "SELECT steps, vals, times FROM chunks WHERE series_id=%s AND step_min<=%s "
-                "AND step_max>=%s ORDER BY id", (sid, hi, lo)).fetchall())
-            keep = (steps >= lo) & (steps <= hi)
-            agg = aggregate(steps[keep], values[keep], times[keep], level)
+            # from the raw points, remembered: the next load asks the same (aggcache.py)
+            key = (sid, count, level, lo, hi)
+            agg = self._agg_cache.get(key)
+            if agg is None:
+                steps, values, times = decode_rows(conn.execute(
+                    "SELECT steps, vals, times FROM chunks WHERE series_id=%s AND step_min<=%s "
+                    "AND step_max>=%s ORDER BY id", (sid, hi, lo)).fetchall())
+                keep = (steps >= lo) & (steps <= hi)
+                agg = aggregate(steps[keep], values[keep], times[keep], level)
+                self._agg_cache.put(key, agg, generation)
         else:
             stored = min(base + LEVELS_ABOVE, level)
             rows = conn.execute(

@@ -93,9 +93,11 @@ def aggregate(steps, values, times, level):
     ([0, 1], [1.0, 5.0], [1, 0])
     """
     steps = np.asarray(steps, dtype=np.int64)
-    order = np.argsort(steps, kind="stable")
-    return _reduce(steps[order], np.asarray(values, np.float64)[order],
-                   np.asarray(times, np.float64)[order], level)
+    values, times = np.asarray(values, np.float64), np.asarray(times, np.float64)
+    if (steps[1:] < steps[:-1]).any():   # (in order already, as most series are: no sort)
+        order = np.argsort(steps, kind="stable")
+        steps, values, times = steps[order], values[order], times[order]
+    return _reduce(steps, values, times, level)
 
 
 def _reduce(s, v, t, level):

@@ -42,6 +42,7 @@ import numpy as np
 
 from ...errors import BadRequest, DiskFull, StorageError
 from . import codec
+from .aggcache import AggCache
 from . import runs as run_rows
 from .histograms import SQLITE_SCHEMA as _HIST_SCHEMA
 from .histograms import HistogramStore
@@ -169,6 +170,7 @@ class SQLiteStore(HistogramStore, Store):
         self._series_count, self._total = self._w.execute(
             "SELECT count(*), coalesce(sum(count), 0) FROM series").fetchone()
         self._delta = [0, 0]
+        self._agg_cache = AggCache()
 
     # -- connections -------------------------------------------------------------
 
@@ -486,7 +488,10 @@ class SQLiteStore(HistogramStore, Store):
 
     def delete_series(self, model, name):
         """Delete one series; returns how many points went."""
-        return self._transaction(self._delete_series, model, name)
+        try:
+            return self._transaction(self._delete_series, model, name)
+        finally:
+            self._agg_cache.clear()   # (its id may go to a new series)
 
     def _delete_series(self, conn, model, name):
         row = conn.execute(
@@ -535,7 +540,10 @@ class SQLiteStore(HistogramStore, Store):
 
     def delete_model(self, model):
         """Delete a model with all its series and images; returns points + images."""
-        gone, shas = self._transaction(self._delete_model, model)
+        try:
+            gone, shas = self._transaction(self._delete_model, model)
+        finally:
+            self._agg_cache.clear()
         self._drop_unused_blobs(shas)
         return gone
 
@@ -677,14 +685,14 @@ class SQLiteStore(HistogramStore, Store):
         return (sid, count, base, smin if x0 is None else x0, smax if x1 is None else x1)
 
     def _points_in(self, conn, sid, x0, x1):
-        """Decoded points of a series with ``x0 <= step <= x1``, sorted by step."""
+        """Decoded points of a series with ``x0 <= step <= x1``, in arrival order."""
         steps, values, times = self._decode_rows(conn.execute(
             "SELECT steps, vals, times FROM chunks WHERE series_id=? AND step_min<=? "
             "AND step_max>=? ORDER BY id", (sid, x1, x0)).fetchall())
         keep = (steps >= x0) & (steps <= x1)
-        steps, values, times = steps[keep], values[keep], times[keep]
-        order = np.argsort(steps, kind="stable")
-        return steps[order], values[order], times[order]
+        if keep.all():
+            return steps, values, times
+        return steps[keep], values[keep], times[keep]
 
     def read_series(self, model, name, x0=None, x1=None, *, limit=RAW_LIMIT, after=None):
         """Raw points in step order (ties in arrival order), a page at a time, or ``None``.
@@ -726,9 +734,10 @@ class SQLiteStore(HistogramStore, Store):
         """
         if buckets < 1:
             raise BadRequest(f"buckets must be at least 1, got {buckets}")
-        return self._read(self._read_buckets, model, name, buckets, x0, x1)
+        return self._read(self._read_buckets, model, name, buckets, x0, x1,
+                          self._agg_cache.generation())
 
-    def _read_buckets(self, conn, model, name, buckets, x0, x1):
+    def _read_buckets(self, conn, model, name, buckets, x0, x1, generation):
         meta = self._series_range(conn, model, name, x0, x1)
         if meta is None:
             return None
@@ -738,7 +747,12 @@ class SQLiteStore(HistogramStore, Store):
         level = bucket_level(x0, x1, buckets)
         lo, hi = (x0 >> level) << level, (((x1 >> level) + 1) << level) - 1
         if base is None or level < base:
-            agg = aggregate(*self._points_in(conn, sid, lo, hi), level)
+            # from the raw points, remembered: the next load asks the same (aggcache.py)
+            key = (sid, count, level, lo, hi)
+            agg = self._agg_cache.get(key)
+            if agg is None:
+                agg = aggregate(*self._points_in(conn, sid, lo, hi), level)
+                self._agg_cache.put(key, agg, generation)
         else:
             stored = min(base + LEVELS_ABOVE, level)
             rows = conn.execute(
