@@ -26,6 +26,7 @@ from geventwebsocket.handler import WebSocketHandler  # noqa: E402
 
 from .app import make_app  # noqa: E402
 from .crossfeed import follow  # noqa: E402
+from .groupwrite import GroupWriter  # noqa: E402
 from .hub import Hub, bound_incoming  # noqa: E402
 from .jsonio import dumps  # noqa: E402
 from .store import Store  # noqa: E402
@@ -392,14 +393,17 @@ def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public
     def reader(fn, *args):
         return readers.apply(fn, args)
 
+    # point writes that wait for the busy writer go in together: one transaction
+    points = GroupWriter(writer, store.write_points_group)
     if getattr(store, "concurrent", False):
         # a database store waits on its sockets cooperatively: its calls run in the
         # request's greenlet, many at once (the database orders writers per series)
         writer = reader = _direct
+        points = None
 
     allowed_hosts = [*allowed_hosts, host]  # the address it listens on names it too
     app = make_app(store, hub, max_body=max_body_mb * 2**20, writer=writer, reader=reader,
-                   token=token,
+                   point_writer=points, token=token,
                    allowed_hosts=allowed_hosts,
                    public_read=public_read, run_stale=run_stale_seconds)
     server = WSGIServer((host, port), app, handler_class=_Handler, log=None,

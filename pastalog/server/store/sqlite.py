@@ -119,6 +119,63 @@ def _in_ids(ids):
     return f"IN ({','.join('?' * len(ids))})", ids
 
 
+def _after(stats, steps, values, times):
+    """A series' figures after appending points to it (``stats``: its row before)."""
+    count = stats["count"] + len(steps)
+    smin, smax = int(steps.min()), int(steps.max())
+    if stats["min_step"] is not None:
+        smin, smax = min(smin, stats["min_step"]), max(smax, stats["max_step"])
+    return {"count": count, "seq": count, "first_step": smin, "last_step": smax,
+            "last_value": float(values[-1]), "last_time": float(times[-1])}
+
+
+class _Held:
+    """The appends of a group of point writes, held back to be written per series.
+
+    A series' row in the database stays as it was before the group until the end;
+    ``stats`` gives the figures the requests before have left it with, so steps
+    continue and answers count as if each request had been written on its own. The
+    current request's appends are kept apart until it succeeds (``keep``) or is rolled
+    back (``drop``).
+    """
+
+    def __init__(self):
+        self._series = {}   # sid -> [row before the group, figures now, [parts]]
+        self._request = {}  # the same, for what the current request changed
+
+    def stats(self, sid, row):
+        """The series' figures now (a dict this request may change), from its ``row``."""
+        mine = self._request.get(sid)
+        if mine is None:
+            kept = self._series.get(sid)
+            before, now = (row, row) if kept is None else (kept[0], kept[1])
+            mine = self._request[sid] = [before, dict(now), []]
+        return mine[1]
+
+    def append(self, sid, stats, steps, values, times):
+        """Hold points back; the series' figures (``stats``) move on as if written."""
+        self._request[sid][2].append((steps, values, times))
+        after = _after(stats, steps, values, times)
+        stats.update(count=after["count"], min_step=after["first_step"],
+                     max_step=after["last_step"], last_step=int(steps[-1]))
+        return after
+
+    def keep(self):
+        for sid, (before, now, parts) in self._request.items():
+            kept = self._series.setdefault(sid, [before, now, []])
+            kept[1] = now
+            kept[2].extend(parts)
+        self._request = {}
+
+    def drop(self):
+        self._request = {}
+
+    def appends(self):
+        """``(sid, row before the group, [(steps, values, times), ...])`` per series."""
+        return [(sid, before, parts) for sid, (before, _, parts) in self._series.items()
+                if parts]
+
+
 class SQLiteStore(HistogramStore, Store):
     """The durable store under one data directory: SQLite for rows, files for PNGs.
 
@@ -169,6 +226,7 @@ class SQLiteStore(HistogramStore, Store):
         self._series_count, self._total = self._w.execute(
             "SELECT count(*), coalesce(sum(count), 0) FROM series").fetchone()
         self._delta = [0, 0]
+        self.group_retries = 0   # groups of point writes written again one by one
 
     # -- connections -------------------------------------------------------------
 
@@ -266,6 +324,49 @@ class SQLiteStore(HistogramStore, Store):
         """Store a batch of points atomically (see ``Store.write_points``)."""
         return self._transaction(self._write_points, series, batch_id, session)
 
+    def write_points_group(self, requests):
+        """Store several batches of points in one transaction (see ``Store``).
+
+        Each request runs in a savepoint: one that is refused (a ``BadRequest``, the
+        series cap, any error not SQLite's or the disk's) is rolled back alone and gets
+        its error. The points of the others are held back and written per series at
+        the end, the parts of one series from several requests as one append: fewer
+        chunks and pyramid merges than request by request. When the transaction fails
+        as a whole (disk full, I/O error), nothing of it is stored and every request is
+        written again alone, so each gets the answer it would have got alone.
+        """
+        if len(requests) < 2:
+            return super().write_points_group(requests)
+        try:
+            return self._transaction(self._write_group, requests)
+        except Exception as exc:  # noqa: BLE001 (each request is retried alone below)
+            self.group_retries += 1
+            log.info("a group of %d point writes failed (%s); writing them one by one",
+                     len(requests), exc)
+        return super().write_points_group(requests)
+
+    def _write_group(self, conn, requests):
+        held = _Held()
+        outcomes = []
+        for series, batch_id, session in requests:
+            conn.execute("SAVEPOINT request")
+            created = self._delta[0]
+            try:
+                outcomes.append(self._write_points(conn, series, batch_id, session, held))
+            except (sqlite3.Error, OSError):
+                raise   # the transaction's failure: the whole group is retried
+            except Exception as exc:  # noqa: BLE001 (this request's answer)
+                conn.execute("ROLLBACK TO request")
+                self._delta[0] = created
+                held.drop()
+                outcomes.append(exc)
+            else:
+                held.keep()
+            conn.execute("RELEASE request")
+        for sid, before, parts in held.appends():
+            self._append(conn, sid, before, *(np.concatenate(p) for p in zip(*parts)))
+        return outcomes
+
     @staticmethod
     def _seen_batch(conn, batch_id, now):
         """Whether ``batch_id`` was stored before; remembers it if not."""
@@ -287,7 +388,8 @@ class SQLiteStore(HistogramStore, Store):
         conn.execute("INSERT INTO batches VALUES(?, ?)", (batch_id, now))
         return False
 
-    def _write_points(self, conn, series, batch_id, session=None):
+    def _write_points(self, conn, series, batch_id, session=None, held=None):
+        """``held``: a group's ``_Held``, which keeps the appends to write them later."""
         now = time.time()
         if self._seen_batch(conn, batch_id, now):
             return {"points": 0, "duplicate": True, "series": []}
@@ -302,6 +404,8 @@ class SQLiteStore(HistogramStore, Store):
             if model not in model_ids:
                 model_ids[model] = self._model_id(conn, model, now)
             sid, stats = self._series_row(conn, model_ids[model], name)
+            if held is not None:
+                stats = held.stats(sid, stats)
             if steps is None:
                 start = 0 if stats["last_step"] is None else stats["last_step"] + 1
                 steps = np.arange(start, start + n, dtype=np.int64)
@@ -313,7 +417,10 @@ class SQLiteStore(HistogramStore, Store):
                      else np.asarray(times, dtype=np.float64).reshape(-1))
             if len(steps) != n or len(times) != n:
                 raise BadRequest(f"series {name!r}: steps, values and times differ in length")
-            after = self._append(conn, sid, stats, steps, values, times)
+            if held is None:
+                after = self._append(conn, sid, stats, steps, values, times)
+            else:
+                after = held.append(sid, stats, steps, values, times)
             total += n
             written.append((model, name, steps, values, times, {"name": name, **after}))
         return {"points": total, "duplicate": False, "series": written}
@@ -346,18 +453,16 @@ class SQLiteStore(HistogramStore, Store):
         for lo in range(0, n, CHUNK_POINTS):
             hi = min(n, lo + CHUNK_POINTS)
             self._insert_chunk(conn, sid, steps[lo:hi], values[lo:hi], times[lo:hi])
-        count = stats["count"] + n
         self._delta[1] += n
-        smin, smax = int(steps.min()), int(steps.max())
-        if stats["min_step"] is not None:
-            smin, smax = min(smin, stats["min_step"]), max(smax, stats["max_step"])
-        last_value = float(values[-1])
+        after = _after(stats, steps, values, times)
+        count, smin, smax = after["count"], after["first_step"], after["last_step"]
+        last_value = after["last_value"]
         vmin, vmax = run_rows.merge_minmax(stats["vmin"], stats["vmax"], values)
         conn.execute(
             "UPDATE series SET count=?, min_step=?, max_step=?, last_step=?, last_value=?, "
             "last_time=?, vmin=?, vmax=? WHERE id=?",
             (count, smin, smax, int(steps[-1]),
-             None if last_value != last_value else last_value, float(times[-1]), vmin, vmax,
+             None if last_value != last_value else last_value, after["last_time"], vmin, vmax,
              sid))
         if n < CHUNK_POINTS:
             self._merge_small_chunks(conn, sid)
@@ -367,8 +472,7 @@ class SQLiteStore(HistogramStore, Store):
                                  (stats["min_step"], stats["max_step"]))
         elif count > PYRAMID_AFTER:
             self._build_pyramid(conn, sid, smax - smin + 1, count)
-        return {"count": count, "seq": count, "first_step": smin, "last_step": smax,
-                "last_value": last_value, "last_time": float(times[-1])}
+        return after
 
     def _insert_chunk(self, conn, sid, steps, values, times):
         conn.execute(
