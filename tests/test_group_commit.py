@@ -12,7 +12,6 @@ import threading
 
 import gevent
 import numpy as np
-import pytest
 
 from pastalog.errors import BadRequest, LimitExceeded, StorageError
 from pastalog.server.groupwrite import GroupWriter

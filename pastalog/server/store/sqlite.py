@@ -50,8 +50,9 @@ from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key
 from .rows import (SERIES_PAGE, attach_series, columns as _columns, decode_rows,
                    describe_times, models_sql, parse_cursor as _parse_cursor, raw_page,
                    series_page_sql)
-from .pyramid import (LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate,
-                      bucket_level, merge_levels, pyramid_cells, pyramid_level)
+from .pyramid import (AGG_COLUMNS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate,
+                      bucket_level, merge_levels, overlapping, pyramid_columns_many,
+                      pyramid_level)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -363,8 +364,11 @@ class SQLiteStore(HistogramStore, Store):
             else:
                 held.keep()
             conn.execute("RELEASE request")
+        pyramids = []
         for sid, before, parts in held.appends():
-            self._append(conn, sid, before, *(np.concatenate(p) for p in zip(*parts)))
+            self._append(conn, sid, before, *(np.concatenate(p) for p in zip(*parts)),
+                         pyramids)
+        self._add_to_pyramids(conn, pyramids)
         return outcomes
 
     @staticmethod
@@ -448,7 +452,9 @@ class SQLiteStore(HistogramStore, Store):
         stats = dict(zip(keys, row))
         return stats["id"], stats
 
-    def _append(self, conn, sid, stats, steps, values, times):
+    def _append(self, conn, sid, stats, steps, values, times, pyramids=None):
+        """Append points to a series; ``pyramids``: a list to leave the pyramid's part
+        in (``_add_to_pyramids``' items), to be written with other series' at once."""
         n = len(steps)
         for lo in range(0, n, CHUNK_POINTS):
             hi = min(n, lo + CHUNK_POINTS)
@@ -468,8 +474,11 @@ class SQLiteStore(HistogramStore, Store):
             self._merge_small_chunks(conn, sid)
         level = stats["agg_level"]
         if level is not None:
-            self._add_to_pyramid(conn, sid, level, steps, values, times,
-                                 (stats["min_step"], stats["max_step"]))
+            item = (sid, level, steps, values, times, (stats["min_step"], stats["max_step"]))
+            if pyramids is None:
+                self._add_to_pyramids(conn, [item])
+            else:
+                pyramids.append(item)
         elif count > PYRAMID_AFTER:
             self._build_pyramid(conn, sid, smax - smin + 1, count)
         return after
@@ -511,28 +520,32 @@ class SQLiteStore(HistogramStore, Store):
             "SELECT steps, vals, times FROM chunks WHERE series_id=? ORDER BY id",
             (sid,)).fetchall())
         conn.execute("UPDATE series SET agg_level=? WHERE id=?", (level, sid))
-        self._add_to_pyramid(conn, sid, level, steps, values, times)
-
-    def _add_to_pyramid(self, conn, sid, base, steps, values, times, old=None):
-        """Add points to every stored level; ``old`` is the (min, max) step before them.
-
-        Cells outside ``old`` cannot exist yet and take a plain INSERT; the few that may
-        (at the edges of an in-order append) take the merging UPSERT.
-        """
-        fresh, overlap = [], []
-        for level, cell, rest in pyramid_cells(steps, values, times, base):
-            self._sort_row(fresh, overlap, old, sid, level, cell, rest)
-        conn.executemany(_INSERT_AGG, fresh)
-        conn.executemany(_UPSERT_AGG, overlap)
+        self._add_to_pyramids(conn, [(sid, level, steps, values, times, None)])
 
     @staticmethod
-    def _sort_row(fresh, overlap, old, sid, level, cell, rest):
-        """A cell outside the old step range cannot exist yet: INSERT, else UPSERT."""
-        row = (sid, level, cell, *rest)
-        if old is not None and old[0] >> level <= cell <= old[1] >> level:
-            overlap.append(row)
-        else:
-            fresh.append(row)
+    def _add_to_pyramids(conn, items):
+        """Add points to every stored level of their series' pyramids.
+
+        ``items``: ``(sid, base level, steps, values, times, old)``, one a series, with
+        ``old`` the series' (min, max) step before these points (``None``: no pyramid
+        yet). Cells outside ``old`` cannot exist yet and take a plain INSERT; the few
+        that may (at the edges of an in-order append) take the merging UPSERT. One
+        ``pyramid_columns_many`` and two statements for all the series.
+        """
+        if not items:
+            return
+        cols = pyramid_columns_many([item[1:5] for item in items])
+        key = cols["key"]
+        olds = [item[5] or (0, -1) for item in items]   # (0, -1): no cell overlaps
+        lo, hi = (np.array(side, dtype=np.int64)[key] for side in zip(*olds))
+        overlap = overlapping(cols["level"], cols["cell"], lo, hi).tolist()
+        sids = np.array([item[0] for item in items], dtype=np.int64)[key]
+        rows = zip(sids.tolist(), *(cols[name].tolist() for name in AGG_COLUMNS[1:]))
+        fresh, merged = [], []
+        for row, old in zip(rows, overlap):
+            (merged if old else fresh).append(row)
+        conn.executemany(_INSERT_AGG, fresh)
+        conn.executemany(_UPSERT_AGG, merged)
 
     # -- images ------------------------------------------------------------------
 
