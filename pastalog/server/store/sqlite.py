@@ -61,6 +61,13 @@ log = logging.getLogger("pastalog.store")
 SCHEMA_VERSION = 4
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
+#: The writer copies the WAL into the database (a checkpoint: two fsyncs and every page
+#: the WAL holds) once it holds this many pages, not SQLite's default of 1,000 (4 MB):
+#: a group of four 10,000-point requests writes about 600 pages, mostly pages written
+#: before (61,532 WAL pages for a 10,095-page database of 4 million points), so a
+#: checkpoint every group or two cost more than the rest of the commit. Measured (4 million points in groups of four requests, three
+#: runs): 1,000 pages 0.91 to 1.10 s in COMMIT, 10,000 pages 0.55 to 0.73 s.
+WAL_PAGES = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -219,6 +226,7 @@ class SQLiteStore(HistogramStore, Store):
         self._all = []
         self._all_lock = threading.Lock()
         self._w = self._connect()
+        self._w.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
         self._migrate()
         # Readers: one connection per OS thread (the server reads on a small pool of
         # threads; greenlets of one thread share theirs, since a read never yields).
