@@ -4,7 +4,8 @@ This is the one place that monkey-patches, first thing: bottle keeps the current
 request and response in ``threading.local``, which must be per greenlet, or a request
 that waits (for its body, or for the writer thread) would answer with another
 request's headers. The store's single writer is a real OS thread (gevent's thread
-pool), so SQLite's commits never stall the loop that serves reads and websockets.
+pool), so SQLite's commits never stall the loop that serves reads and websockets; the
+point writes that wait for it go in together, one transaction (``groupwrite``).
 """
 from gevent import monkey
 
