@@ -16,6 +16,8 @@ import numpy as np
 from pastalog.errors import BadRequest, LimitExceeded, StorageError
 from pastalog.server.groupwrite import GroupWriter
 from pastalog.server.store import SQLiteStore, Store
+from pastalog.server.store.pyramid import (FIELDS, LEVELS_ABOVE, aggregate, pyramid_columns,
+                                           pyramid_columns_many)
 from pastalog.wire import CONTENT_TYPE, encode_batch
 
 from helpers import ServerProcess
@@ -40,6 +42,31 @@ def _requests():
         ([("n", "a", None, [2.0] * 20000, np.arange(20000.0))], None, None),  # a pyramid
         ([("n", "a", None, [3.0] * 10, np.arange(10.0))], None, None),
     ]
+
+
+def test_the_pyramid_of_several_series_at_once_is_each_series_pyramid():
+    rng = np.random.default_rng(7)
+    parts = []
+    for base, n in [(6, 3000), (0, 1), (3, 0), (6, 257), (12, 5000)]:
+        steps = rng.integers(-50, 4 * n + 1, n)      # out of order, repeated steps
+        values = rng.standard_normal(n)
+        values[rng.random(n) < 0.1] = np.nan
+        parts.append((base, steps, values, rng.random(n)))
+    many = pyramid_columns_many(parts)
+    for k, (base, steps, values, times) in enumerate(parts):
+        mine = many["key"] == k
+        for level in range(base, base + LEVELS_ABOVE + 1):   # each level from the points
+            want = aggregate(steps, values, times, level)
+            at = mine & (many["level"] == level)
+            for name in FIELDS:   # sums merged level by level: equal but for rounding
+                check = (np.testing.assert_allclose if name == "vsum"
+                         else np.testing.assert_array_equal)
+                check(many[name][at], want[name], err_msg=f"part {k} level {level} {name}")
+        assert mine.sum() == sum(len(np.unique(steps >> level))
+                                 for level in range(base, base + LEVELS_ABOVE + 1))
+    single = pyramid_columns(*parts[0][1:], parts[0][0])
+    for name, col in single.items():
+        np.testing.assert_array_equal(col, many[name][many["key"] == 0])
 
 
 def _one_by_one(store, requests):

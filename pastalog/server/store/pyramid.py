@@ -9,8 +9,8 @@ lowest/highest step, ties going to the first/last point to arrive.
 import numpy as np
 
 __all__ = ["AGG_COLUMNS", "FIELDS", "LEVELS_ABOVE", "PYRAMID_AFTER", "aggregate",
-           "agg_insert_sql", "bucket_level", "merge_levels", "overlapping", "pyramid_cells", "pyramid_columns",
-           "pyramid_columns_many", "pyramid_level"]
+           "agg_insert_sql", "bucket_level", "merge_levels", "overlapping", "pyramid_cells",
+           "pyramid_columns", "pyramid_columns_many", "pyramid_level"]
 
 #: A series gets a pyramid once it holds more than this many points.
 PYRAMID_AFTER = 16384
@@ -110,7 +110,8 @@ def _reduce(s, v, t, level, key=None):
     """Buckets of sorted points; ``level`` may be an array (one per point), and ``key``
     (sorted, one per point) keeps the points of different series apart."""
     if len(s) == 0:
-        return {name: np.empty(0) for name in FIELDS}
+        return {name: np.empty(0, np.int64 if name == "key" else np.float64)
+                for name in FIELDS + (() if key is None else ("key",))}
     cells = s >> level
     starts = _starts(cells, key)
     ends = np.concatenate((starts[1:], [len(s)])) - 1
@@ -232,7 +233,12 @@ def pyramid_columns_many(parts, levels_above=LEVELS_ABOVE):
     ([0, 0, 0, 1, 1], [0, 0, 1, 1, 2], [0, 1, 0, 2, 1])
     """
     bases = np.array([p[0] for p in parts], dtype=np.int64)
-    key = np.repeat(np.arange(len(parts)), [len(p[1]) for p in parts])
+    sizes = [len(p[1]) for p in parts]
+    series = np.count_nonzero(sizes)
+    if not series:
+        return {k: np.empty(0, np.int64 if k in ("key", "level", "cell") else np.float64)
+                for k in ("key", "level") + FIELDS}
+    key = np.repeat(np.arange(len(parts)), sizes)
     steps, values, times = (np.concatenate([np.asarray(p[i], dtype) for p in parts])
                             for i, dtype in ((1, np.int64), (2, np.float64), (3, np.float64)))
     order = np.lexsort((steps, key))   # by series, then step; ties in arrival order
@@ -240,12 +246,12 @@ def pyramid_columns_many(parts, levels_above=LEVELS_ABOVE):
     agg = _reduce(steps[order], values[order], times[order], bases[key], key)
     out = []
     for above in range(levels_above + 1):
-        if len(agg["cell"]) == len(parts):
+        if len(agg["cell"]) == series:
             # one cell a series: every level above holds the same aggregate
             rest = np.arange(above, levels_above + 1, dtype=np.int64)
             part = {name: np.tile(agg[name], len(rest)) for name in ("key",) + FIELDS}
-            part["level"] = bases[part["key"]] + np.repeat(rest, len(parts))
-            part["cell"] = part["cell"] >> np.repeat(rest - above, len(parts))
+            part["level"] = bases[part["key"]] + np.repeat(rest, series)
+            part["cell"] = part["cell"] >> np.repeat(rest - above, series)
             out.append(part)
             break
         out.append({"level": bases[agg["key"]] + above, **agg})

@@ -65,8 +65,9 @@ MERGE_AFTER = 16
 #: the WAL holds) once it holds this many pages, not SQLite's default of 1,000 (4 MB):
 #: a group of four 10,000-point requests writes about 600 pages, mostly pages written
 #: before (61,532 WAL pages for a 10,095-page database of 4 million points), so a
-#: checkpoint every group or two cost more than the rest of the commit. Measured (4 million points in groups of four requests, three
-#: runs): 1,000 pages 0.91 to 1.10 s in COMMIT, 10,000 pages 0.55 to 0.73 s.
+#: checkpoint every group or two cost more than the rest of the commit. Measured (4
+#: million points in groups of four requests, three runs): 1,000 pages 0.91 to 1.10 s
+#: in COMMIT, 10,000 pages 0.55 to 0.73 s.
 WAL_PAGES = 10_000
 
 _SCHEMA = """
