@@ -7,6 +7,7 @@ one "stored" for what was not.
 """
 import http.client
 import json
+import os
 import sqlite3
 import threading
 
@@ -252,6 +253,13 @@ class _Client:
         return resp.status, json.loads(resp.read())
 
 
+def _fill(path, leave):
+    """Take the disk's free space down to about ``leave`` bytes."""
+    st = os.statvfs(os.path.dirname(path))
+    with open(path, "wb") as fh:
+        fh.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+
+
 def _threads(n, fn):
     errors = []
 
@@ -363,3 +371,45 @@ def test_one_batch_posted_by_many_clients_at_once_is_stored_once(tmp_path):
         assert srv.points("m", "loss") == {0: 1.0, 1: 2.0, 2: 3.0}
     finally:
         srv.stop()
+
+
+def test_a_full_disk_under_concurrent_clients_tells_no_one_stored_for_what_was_not(
+        tiny_disk, tmp_path):
+    """Groups fail when the disk fills: every request is answered 200 (stored, all of
+    it) or 507 (none of it), and what is stored is exactly what was answered 200."""
+    srv = ServerProcess(tiny_disk / "data")
+    srv.log_path = str(tmp_path / "server.log")      # not on the tiny disk
+    srv.start()
+    acked = {c: [] for c in range(4)}
+    refused = {c: 0 for c in range(4)}
+    try:
+        _fill(tiny_disk / "filler", leave=600_000)
+
+        def client(c):
+            http_ = _Client(srv)
+            rng = np.random.default_rng(c)
+            for k in range(400):
+                steps = np.arange(k * 2000, (k + 1) * 2000, dtype=np.int64)
+                status, answer = http_.post(encode_batch(f"{c}-{k}", [
+                    (f"c{c}", "loss", steps, rng.random(2000), steps * 1.0)]))
+                assert status in (200, 507), (status, answer)
+                if status == 200:
+                    acked[c].append(k)
+                else:
+                    refused[c] += 1
+                    if refused[c] >= 3:
+                        return
+
+        _threads(4, client)
+        assert all(refused.values()), "the disk never filled"
+        for c in range(4):
+            stored = srv.points(f"c{c}", "loss") if acked[c] else {}
+            assert sorted(stored) == [k * 2000 + i for k in acked[c] for i in range(2000)]
+    finally:
+        srv.stop()
+    os.unlink(tiny_disk / "filler")
+    store = Store(str(tiny_disk / "data"))
+    try:
+        assert store.check() == "ok"
+    finally:
+        store.close()
