@@ -167,7 +167,7 @@ class Store(abc.ABC):
         (2, 'BadRequest')
         >>> store.close()
         """
-        out = []
+        out: "list[Any]" = []
         for series, batch_id, session in requests:
             try:
                 out.append(self.write_points(series, batch_id, session))
