@@ -472,13 +472,14 @@ GAPS = {
     "ingest ≥ 1,000,000 points/s from 4 clients, at the client's": (
         "the SQLite writer groups the requests that wait for it (one transaction, one "
         "pyramid computation and two agg statements for all their series, a WAL checkpoint "
-        "every 10,000 pages): 601,061 to 647,467 points/s before, 803,334 to 850,996 after, "
-        "in one session at load 3.4 to 4.0. With 4 clients that each wait for their answer "
-        "a group holds at most one request a client, all of other series, so per series a "
-        "chunk is still compressed and the pyramid's cells merged at every stored level, on "
-        "the same GIL as the HTTP parsing; 200,000-point requests amortise that (see (f)). "
-        "Next: WAL checkpoints on a thread of their own (not measured in (f) yet), and fewer "
-        "pyramid rows a write (the levels that hold a single cell)."),
+        "every 10,000 pages); measured in one session at load 2.4 to 2.6: 876,679 to "
+        "974,406 points/s before, 1,059,836 to 1,154,687 after; at load 3.4 to 4.0, "
+        "601,061 to 647,467 before and 803,335 to 850,997 after. With 4 clients that each "
+        "wait for their answer a group holds at most one request a client, all of other "
+        "series, so per series a chunk is still compressed and the pyramid's cells merged at "
+        "every stored level, on the same GIL as the HTTP parsing, and a busier machine "
+        "takes the rate under the target. Next: WAL checkpoints on a thread of their own, "
+        "and fewer pyramid rows a write (the levels that hold a single cell)."),
     "page 500 x 10,000 points": (
         "series of 10,000 points have no pyramid (it starts past 16,384 points), so the "
         "server aggregates 500 series from their raw points (about 0.3 s of CPU in one "
