@@ -474,7 +474,7 @@ GAPS = {
         "pyramid computation and two agg statements for all their series, a WAL checkpoint "
         "every 10,000 pages); measured in one session at load 2.4 to 2.6: 876,679 to "
         "974,406 points/s before, 1,059,836 to 1,154,687 after; at load 3.4 to 4.0, "
-        "601,061 to 647,467 before and 803,335 to 850,997 after. With 4 clients that each "
+        "601,062 to 647,467 before and 803,335 to 850,997 after. With 4 clients that each "
         "wait for their answer a group holds at most one request a client, all of other "
         "series, so per series a chunk is still compressed and the pyramid's cells merged at "
         "every stored level, on the same GIL as the HTTP parsing, and a busier machine "
