@@ -1,5 +1,6 @@
 """Shared fixtures: a real pastalog server subprocess on a free 127.0.0.1 port."""
 import os
+import subprocess
 import sys
 
 import pytest
@@ -32,6 +33,20 @@ def make_server(tmp_path):
     yield make
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 2 MiB tmpfs, unmounted afterwards."""
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+    yield mnt
+    if subprocess.run(["umount", str(mnt)], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
 # -- PostgreSQL ------------------------------------------------------------------------

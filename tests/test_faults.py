@@ -314,20 +314,6 @@ def test_server_down_for_a_whole_training_loop(tmp_path):
 
 # -- 4. disk full ---------------------------------------------------------------------
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A 2 MiB tmpfs, unmounted afterwards."""
-    mnt = tmp_path / "tmpfs"
-    mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
-    yield mnt
-    if subprocess.run(["umount", str(mnt)], capture_output=True).returncode != 0:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
 def _fill(path):
     """Write zeros to ``path`` until the disk refuses."""
     with open(path, "wb", buffering=0) as fh:

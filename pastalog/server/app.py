@@ -46,7 +46,7 @@ class ErrorsPlugin:
 
 def make_app(store: Any, hub: Any = None, *, max_body: int = 64 * 2**20,
              writer: Optional[Callable] = None, reader: Optional[Callable] = None,
-             token: Optional[str] = None,
+             point_writer: Optional[Callable] = None, token: Optional[str] = None,
              public_read: bool = False, allowed_hosts: Iterable[str] = (),
              run_stale: float = RUN_STALE_SECONDS) -> bottle.Bottle:
     """Build the WSGI app.
@@ -61,6 +61,10 @@ def make_app(store: Any, hub: Any = None, *, max_body: int = 64 * 2**20,
     writer : callable, optional
         ``writer(fn, *args)`` runs a store write; the server passes one that runs it
         on its single writer thread. Default: call directly.
+    point_writer : callable, optional
+        ``point_writer(series, batch_id, session)`` stores a request's points in place
+        of ``writer(store.write_points, ...)``; the SQLite server passes a
+        :class:`~.groupwrite.GroupWriter` (group commit).
     reader : callable, optional
         ``reader(fn, *args)`` runs a store read; the server passes one that runs it on
         a small pool of threads, off the event loop. Default: call directly.
@@ -96,6 +100,7 @@ def make_app(store: Any, hub: Any = None, *, max_body: int = 64 * 2**20,
         ctx.writer = writer
     if reader is not None:
         ctx.reader = reader
+    ctx.point_writer = point_writer
     app = bottle.Bottle()
     app.config["json.enable"] = False
     app.config["pastalog.guard"] = guard

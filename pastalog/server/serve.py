@@ -4,7 +4,8 @@ This is the one place that monkey-patches, first thing: bottle keeps the current
 request and response in ``threading.local``, which must be per greenlet, or a request
 that waits (for its body, or for the writer thread) would answer with another
 request's headers. The store's single writer is a real OS thread (gevent's thread
-pool), so SQLite's commits never stall the loop that serves reads and websockets.
+pool), so SQLite's commits never stall the loop that serves reads and websockets; the
+point writes that wait for it go in together, one transaction (``groupwrite``).
 """
 from gevent import monkey
 
@@ -26,6 +27,7 @@ from geventwebsocket.handler import WebSocketHandler  # noqa: E402
 
 from .app import make_app  # noqa: E402
 from .crossfeed import follow  # noqa: E402
+from .groupwrite import GroupWriter  # noqa: E402
 from .hub import Hub, bound_incoming  # noqa: E402
 from .jsonio import dumps  # noqa: E402
 from .store import Store  # noqa: E402
@@ -392,14 +394,17 @@ def serve(*, host, port, data, max_body_mb=64, sync="normal", token=None, public
     def reader(fn, *args):
         return readers.apply(fn, args)
 
+    # point writes that wait for the busy writer go in together: one transaction
+    points = GroupWriter(writer, store.write_points_group)
     if getattr(store, "concurrent", False):
         # a database store waits on its sockets cooperatively: its calls run in the
         # request's greenlet, many at once (the database orders writers per series)
         writer = reader = _direct
+        points = None
 
     allowed_hosts = [*allowed_hosts, host]  # the address it listens on names it too
     app = make_app(store, hub, max_body=max_body_mb * 2**20, writer=writer, reader=reader,
-                   token=token,
+                   point_writer=points, token=token,
                    allowed_hosts=allowed_hosts,
                    public_read=public_read, run_stale=run_stale_seconds)
     server = WSGIServer((host, port), app, handler_class=_Handler, log=None,

@@ -34,12 +34,21 @@ class Context:
     max_body: int = 64 * 2**20
     writer: Callable = _direct
     reader: Callable = _direct
+    point_writer: Optional[Callable] = None
     guard: Any = None
     run_stale: float = RUN_STALE_SECONDS
 
     def write(self, fn: Callable, *args: Any) -> Any:
         """Run a store write on the app's writer (one thread at a time)."""
         return self.writer(fn, *args)
+
+    def write_points(self, series: list, batch_id: Optional[str],
+                     session: Optional[str]) -> Any:
+        """``Store.write_points`` on the app's writer, grouped with the requests that
+        wait with it when the server groups them (``groupwrite``)."""
+        if self.point_writer is not None:
+            return self.point_writer(series, batch_id, session)
+        return self.write(self.store.write_points, series, batch_id, session)
 
     def read(self, fn: Callable, *args: Any) -> Any:
         """Run a store read off the event loop (the server's read threads)."""

@@ -119,7 +119,7 @@ def register(app, ctx):
     """Add ``POST /data`` and ``POST /api/v1/points``."""
 
     def stored(bid, series, session=None):
-        result = ctx.write(ctx.store.write_points, series, batch_id(bid), session)
+        result = ctx.write_points(series, batch_id(bid), session)
         ctx.publish(point_events(result["series"]))
         return ok({"ok": True, "points": result["points"], "duplicate": result["duplicate"]})
 

@@ -137,6 +137,44 @@ class Store(abc.ABC):
             ``last_time``), for the live hub.
         """
 
+    def write_points_group(self, requests: Sequence[tuple]) -> "list[Any]":
+        """Store several batches of points, each as :meth:`write_points` alone would.
+
+        The server's writer calls this with the requests that waited while it was
+        busy; a backend may store them in one transaction (SQLite does), but each
+        request's outcome is its own: a refused one changes nothing and fails no
+        other, and none is answered as stored unless it was.
+
+        Parameters
+        ----------
+        requests : list of (series, batch_id, session)
+            :meth:`write_points`' arguments, in arrival order.
+
+        Returns
+        -------
+        list
+            Per request, in order: what :meth:`write_points` returns, or the exception
+            it raises (an instance, to be raised where that request is answered).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> store = Store(tempfile.mkdtemp())
+        >>> ok, bad = store.write_points_group([
+        ...     ([("m", "loss", None, [2.5, 2.0], None)], "b1", None),
+        ...     ([("m", "loss", [0, 1], [1.0], None)], "b2", None)])
+        >>> ok["points"], type(bad).__name__
+        (2, 'BadRequest')
+        >>> store.close()
+        """
+        out: "list[Any]" = []
+        for series, batch_id, session in requests:
+            try:
+                out.append(self.write_points(series, batch_id, session))
+            except Exception as exc:  # noqa: BLE001 (its request's answer, raised there)
+                out.append(exc)
+        return out
+
     @abc.abstractmethod
     def write_image(self, model: str, name: str, png: bytes, step: Optional[int] = None,
                     when: Optional[float] = None,

@@ -43,7 +43,7 @@ from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key
 from .histograms import PG_SCHEMA as _HIST_SCHEMA
 from .histograms import HistogramStore
 from .pyramid import (AGG_COLUMNS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql,
-                      aggregate, bucket_level, merge_levels, pyramid_columns,
+                      aggregate, bucket_level, merge_levels, overlapping, pyramid_columns,
                       pyramid_level)
 from .rows import (SERIES_PAGE, attach_series, columns, decode_rows, describe_times,
                    models_sql, parse_cursor, raw_page, series_page_sql)
@@ -610,7 +610,7 @@ class PostgresStore(HistogramStore, Store):
         if old is None:
             return {"fresh": cols, "overlap": {k: v[:0] for k, v in cols.items()}}
         level, cell = cols["level"], cols["cell"]
-        overlap = ((np.int64(old[0]) >> level) <= cell) & (cell <= (np.int64(old[1]) >> level))
+        overlap = overlapping(level, cell, np.int64(old[0]), np.int64(old[1]))
         return {"fresh": {k: v[~overlap] for k, v in cols.items()},
                 "overlap": {k: v[overlap] for k, v in cols.items()}}
 

@@ -9,8 +9,8 @@ lowest/highest step, ties going to the first/last point to arrive.
 import numpy as np
 
 __all__ = ["AGG_COLUMNS", "FIELDS", "LEVELS_ABOVE", "PYRAMID_AFTER", "aggregate",
-           "agg_insert_sql", "bucket_level", "merge_levels", "pyramid_cells", "pyramid_columns",
-           "pyramid_level"]
+           "agg_insert_sql", "bucket_level", "merge_levels", "overlapping", "pyramid_cells",
+           "pyramid_columns", "pyramid_columns_many", "pyramid_level"]
 
 #: A series gets a pyramid once it holds more than this many points.
 PYRAMID_AFTER = 16384
@@ -100,11 +100,22 @@ def aggregate(steps, values, times, level):
     return _reduce(steps, values, times, level)
 
 
-def _reduce(s, v, t, level):
+def _starts(cells, key):
+    """Where each bucket starts: ``cells`` sorted, within runs of one ``key`` if given."""
+    new = cells[1:] != cells[:-1]
+    if key is not None:
+        new |= key[1:] != key[:-1]
+    return np.flatnonzero(np.concatenate(([True], new)))
+
+
+def _reduce(s, v, t, level, key=None):
+    """Buckets of sorted points; ``level`` may be an array (one per point), and ``key``
+    (sorted, one per point) keeps the points of different series apart."""
     if len(s) == 0:
-        return {name: np.empty(0) for name in FIELDS}
+        return {name: np.empty(0, np.int64 if name == "key" else np.float64)
+                for name in FIELDS + (() if key is None else ("key",))}
     cells = s >> level
-    starts = np.flatnonzero(np.concatenate(([True], cells[1:] != cells[:-1])))
+    starts = _starts(cells, key)
     ends = np.concatenate((starts[1:], [len(s)])) - 1
     isnan = np.isnan(v)
     with np.errstate(invalid="ignore"):
@@ -122,6 +133,7 @@ def _reduce(s, v, t, level):
         "vsum": vsum,
         "t0": np.minimum.reduceat(t, starts),
         "t1": np.maximum.reduceat(t, starts),
+        **({} if key is None else {"key": key[starts]}),
     }
 
 
@@ -129,15 +141,18 @@ def merge_levels(agg, shift):
     """Merge buckets of a stored level into buckets ``2**shift`` times as wide.
 
     ``agg`` is a dict as :func:`aggregate` returns, sorted by cell, with NaN
-    standing for SQL NULL in ``vmin``/``vmax``/``first``/``last``/``vsum``.
+    standing for SQL NULL in ``vmin``/``vmax``/``first``/``last``/``vsum``; with a
+    ``key`` array (several series, sorted by key, then cell), per key.
     """
     if shift == 0 or len(agg["cell"]) == 0:
         return agg
     cells = agg["cell"] >> shift
-    starts = np.flatnonzero(np.concatenate(([True], cells[1:] != cells[:-1])))
+    key = agg.get("key")
+    starts = _starts(cells, key)
     ends = np.concatenate((starts[1:], [len(cells)])) - 1
     with np.errstate(invalid="ignore"):
         return {
+            **({} if key is None else {"key": key[starts]}),
             "cell": cells[starts],
             "count": np.add.reduceat(agg["count"], starts),
             "nans": np.add.reduceat(agg["nans"], starts),
@@ -193,21 +208,71 @@ def pyramid_columns(steps, values, times, base, levels_above=LEVELS_ABOVE):
     >>> cols["level"].tolist(), cols["cell"].tolist(), cols["count"].tolist()
     ([0, 0, 1, 2], [0, 1, 0, 0], [1, 1, 2, 2])
     """
-    top = base + levels_above
-    level = base
-    agg = aggregate(steps, values, times, base)
-    parts = []
-    while level <= top:
-        if len(agg["cell"]) == 1:   # one cell: every level above holds the same aggregate
-            above = np.arange(level, top + 1, dtype=np.int64)
-            part = {name: np.repeat(agg[name], len(above)) for name in FIELDS}
-            part["cell"] = agg["cell"][0] >> (above - level)
-            parts.append({"level": above, **part})
+    cols = pyramid_columns_many([(base, steps, values, times)], levels_above)
+    del cols["key"]
+    return cols
+
+
+def pyramid_columns_many(parts, levels_above=LEVELS_ABOVE):
+    """:func:`pyramid_columns` of several series at once (a group of writes): a few
+    numpy calls a level for all of them instead of for each.
+
+    Parameters
+    ----------
+    parts : list of (base, steps, values, times)
+        One series' new points and its base level each (each part its own series).
+
+    Returns
+    -------
+    dict of ndarray
+        ``key`` (the part's index), ``level`` and ``FIELDS``, by key, level, cell.
+
+    Examples
+    --------
+    >>> cols = pyramid_columns_many([(0, np.array([0, 1]), np.array([1., 2.]), np.zeros(2)),
+    ...                              (1, np.array([5]), np.array([3.]), np.zeros(1))], 1)
+    >>> cols["key"].tolist(), cols["level"].tolist(), cols["cell"].tolist()
+    ([0, 0, 0, 1, 1], [0, 0, 1, 1, 2], [0, 1, 0, 2, 1])
+    """
+    bases = np.array([p[0] for p in parts], dtype=np.int64)
+    sizes = [len(p[1]) for p in parts]
+    series = np.count_nonzero(sizes)
+    if not series:
+        return {k: np.empty(0, np.int64 if k in ("key", "level", "cell") else np.float64)
+                for k in ("key", "level") + FIELDS}
+    key = np.repeat(np.arange(len(parts)), sizes)
+    steps, values, times = (np.concatenate([np.asarray(p[i], dtype) for p in parts])
+                            for i, dtype in ((1, np.int64), (2, np.float64), (3, np.float64)))
+    order = np.lexsort((steps, key))   # by series, then step; ties in arrival order
+    key = key[order]
+    agg = _reduce(steps[order], values[order], times[order], bases[key], key)
+    out = []
+    for above in range(levels_above + 1):
+        if len(agg["cell"]) == series:
+            # one cell a series: every level above holds the same aggregate
+            rest = np.arange(above, levels_above + 1, dtype=np.int64)
+            part = {name: np.tile(agg[name], len(rest)) for name in ("key",) + FIELDS}
+            part["level"] = bases[part["key"]] + np.repeat(rest, series)
+            part["cell"] = part["cell"] >> np.repeat(rest - above, series)
+            out.append(part)
             break
-        parts.append({"level": np.full(len(agg["cell"]), level, np.int64), **agg})
-        level += 1
+        out.append({"level": bases[agg["key"]] + above, **agg})
         agg = merge_levels(agg, 1)
-    return {k: np.concatenate([p[k] for p in parts]) for k in ("level",) + FIELDS}
+    cols = {k: np.concatenate([p[k] for p in out]) for k in ("key", "level") + FIELDS}
+    order = np.lexsort((cols["cell"], cols["level"], cols["key"]))
+    return {k: v[order] for k, v in cols.items()}
+
+
+def overlapping(level, cell, lo, hi):
+    """Whether each cell may exist already: it meets the step range ``[lo, hi]`` its
+    series held before a write (numpy arrays, or numbers; ``(0, -1)``: none can).
+
+    Examples
+    --------
+    >>> overlapping(np.array([0, 0, 1]), np.array([3, 10, 5]), 0, 9).tolist()
+    [True, False, False]
+    """
+    return ((lo >> level) <= cell) & (cell <= (hi >> level))
 
 
 def pyramid_cells(steps, values, times, base, levels_above=LEVELS_ABOVE):

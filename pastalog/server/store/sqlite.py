@@ -51,8 +51,9 @@ from .base import (BATCH_MEMORY, DEFAULT_MAX_SERIES, RAW_LIMIT, Store, batch_key
 from .rows import (SERIES_PAGE, attach_series, columns as _columns, decode_rows,
                    describe_times, models_sql, parse_cursor as _parse_cursor, raw_page,
                    series_page_sql)
-from .pyramid import (LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate,
-                      bucket_level, merge_levels, pyramid_cells, pyramid_level)
+from .pyramid import (AGG_COLUMNS, LEVELS_ABOVE, PYRAMID_AFTER, agg_insert_sql, aggregate,
+                      bucket_level, merge_levels, overlapping, pyramid_columns_many,
+                      pyramid_level)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -61,6 +62,14 @@ log = logging.getLogger("pastalog.store")
 SCHEMA_VERSION = 4
 CHUNK_POINTS = 4096
 MERGE_AFTER = 16
+#: The writer copies the WAL into the database (a checkpoint: two fsyncs and every page
+#: the WAL holds) once it holds this many pages, not SQLite's default of 1,000 (4 MB):
+#: a group of four 10,000-point requests writes about 600 pages, mostly pages written
+#: before (61,532 WAL pages for a 10,095-page database of 4 million points), so a
+#: checkpoint every group or two cost more than the rest of the commit. Measured (4
+#: million points in groups of four requests, three runs): 1,000 pages 0.91 to 1.10 s
+#: in COMMIT, 10,000 pages 0.55 to 0.73 s.
+WAL_PAGES = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -120,6 +129,63 @@ def _in_ids(ids):
     return f"IN ({','.join('?' * len(ids))})", ids
 
 
+def _after(stats, steps, values, times):
+    """A series' figures after appending points to it (``stats``: its row before)."""
+    count = stats["count"] + len(steps)
+    smin, smax = int(steps.min()), int(steps.max())
+    if stats["min_step"] is not None:
+        smin, smax = min(smin, stats["min_step"]), max(smax, stats["max_step"])
+    return {"count": count, "seq": count, "first_step": smin, "last_step": smax,
+            "last_value": float(values[-1]), "last_time": float(times[-1])}
+
+
+class _Held:
+    """The appends of a group of point writes, held back to be written per series.
+
+    A series' row in the database stays as it was before the group until the end;
+    ``stats`` gives the figures the requests before have left it with, so steps
+    continue and answers count as if each request had been written on its own. The
+    current request's appends are kept apart until it succeeds (``keep``) or is rolled
+    back (``drop``).
+    """
+
+    def __init__(self):
+        self._series = {}   # sid -> [row before the group, figures now, [parts]]
+        self._request = {}  # the same, for what the current request changed
+
+    def stats(self, sid, row):
+        """The series' figures now (a dict this request may change), from its ``row``."""
+        mine = self._request.get(sid)
+        if mine is None:
+            kept = self._series.get(sid)
+            before, now = (row, row) if kept is None else (kept[0], kept[1])
+            mine = self._request[sid] = [before, dict(now), []]
+        return mine[1]
+
+    def append(self, sid, stats, steps, values, times):
+        """Hold points back; the series' figures (``stats``) move on as if written."""
+        self._request[sid][2].append((steps, values, times))
+        after = _after(stats, steps, values, times)
+        stats.update(count=after["count"], min_step=after["first_step"],
+                     max_step=after["last_step"], last_step=int(steps[-1]))
+        return after
+
+    def keep(self):
+        for sid, (before, now, parts) in self._request.items():
+            kept = self._series.setdefault(sid, [before, now, []])
+            kept[1] = now
+            kept[2].extend(parts)
+        self._request = {}
+
+    def drop(self):
+        self._request = {}
+
+    def appends(self):
+        """``(sid, row before the group, [(steps, values, times), ...])`` per series."""
+        return [(sid, before, parts) for sid, (before, _, parts) in self._series.items()
+                if parts]
+
+
 class SQLiteStore(HistogramStore, Store):
     """The durable store under one data directory: SQLite for rows, files for PNGs.
 
@@ -162,6 +228,7 @@ class SQLiteStore(HistogramStore, Store):
         self._all = []
         self._all_lock = threading.Lock()
         self._w = self._connect()
+        self._w.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
         self._migrate()
         # Readers: one connection per OS thread (the server reads on a small pool of
         # threads; greenlets of one thread share theirs, since a read never yields).
@@ -171,6 +238,7 @@ class SQLiteStore(HistogramStore, Store):
             "SELECT count(*), coalesce(sum(count), 0) FROM series").fetchone()
         self._delta = [0, 0]
         self._agg_cache = AggCache()
+        self.group_retries = 0   # groups of point writes written again one by one
 
     # -- connections -------------------------------------------------------------
 
@@ -268,6 +336,52 @@ class SQLiteStore(HistogramStore, Store):
         """Store a batch of points atomically (see ``Store.write_points``)."""
         return self._transaction(self._write_points, series, batch_id, session)
 
+    def write_points_group(self, requests):
+        """Store several batches of points in one transaction (see ``Store``).
+
+        Each request runs in a savepoint: one that is refused (a ``BadRequest``, the
+        series cap, any error not SQLite's or the disk's) is rolled back alone and gets
+        its error. The points of the others are held back and written per series at
+        the end, the parts of one series from several requests as one append: fewer
+        chunks and pyramid merges than request by request. When the transaction fails
+        as a whole (disk full, I/O error), nothing of it is stored and every request is
+        written again alone, so each gets the answer it would have got alone.
+        """
+        if len(requests) < 2:
+            return super().write_points_group(requests)
+        try:
+            return self._transaction(self._write_group, requests)
+        except Exception as exc:  # noqa: BLE001 (each request is retried alone below)
+            self.group_retries += 1
+            log.info("a group of %d point writes failed (%s); writing them one by one",
+                     len(requests), exc)
+        return super().write_points_group(requests)
+
+    def _write_group(self, conn, requests):
+        held = _Held()
+        outcomes = []
+        for series, batch_id, session in requests:
+            conn.execute("SAVEPOINT request")
+            created = self._delta[0]
+            try:
+                outcomes.append(self._write_points(conn, series, batch_id, session, held))
+            except (sqlite3.Error, OSError):
+                raise   # the transaction's failure: the whole group is retried
+            except Exception as exc:  # noqa: BLE001 (this request's answer)
+                conn.execute("ROLLBACK TO request")
+                self._delta[0] = created
+                held.drop()
+                outcomes.append(exc)
+            else:
+                held.keep()
+            conn.execute("RELEASE request")
+        pyramids = []
+        for sid, before, parts in held.appends():
+            self._append(conn, sid, before, *(np.concatenate(p) for p in zip(*parts)),
+                         pyramids)
+        self._add_to_pyramids(conn, pyramids)
+        return outcomes
+
     @staticmethod
     def _seen_batch(conn, batch_id, now):
         """Whether ``batch_id`` was stored before; remembers it if not."""
@@ -289,7 +403,8 @@ class SQLiteStore(HistogramStore, Store):
         conn.execute("INSERT INTO batches VALUES(?, ?)", (batch_id, now))
         return False
 
-    def _write_points(self, conn, series, batch_id, session=None):
+    def _write_points(self, conn, series, batch_id, session=None, held=None):
+        """``held``: a group's ``_Held``, which keeps the appends to write them later."""
         now = time.time()
         if self._seen_batch(conn, batch_id, now):
             return {"points": 0, "duplicate": True, "series": []}
@@ -304,6 +419,8 @@ class SQLiteStore(HistogramStore, Store):
             if model not in model_ids:
                 model_ids[model] = self._model_id(conn, model, now)
             sid, stats = self._series_row(conn, model_ids[model], name)
+            if held is not None:
+                stats = held.stats(sid, stats)
             if steps is None:
                 start = 0 if stats["last_step"] is None else stats["last_step"] + 1
                 steps = np.arange(start, start + n, dtype=np.int64)
@@ -315,7 +432,10 @@ class SQLiteStore(HistogramStore, Store):
                      else np.asarray(times, dtype=np.float64).reshape(-1))
             if len(steps) != n or len(times) != n:
                 raise BadRequest(f"series {name!r}: steps, values and times differ in length")
-            after = self._append(conn, sid, stats, steps, values, times)
+            if held is None:
+                after = self._append(conn, sid, stats, steps, values, times)
+            else:
+                after = held.append(sid, stats, steps, values, times)
             total += n
             written.append((model, name, steps, values, times, {"name": name, **after}))
         return {"points": total, "duplicate": False, "series": written}
@@ -343,34 +463,36 @@ class SQLiteStore(HistogramStore, Store):
         stats = dict(zip(keys, row))
         return stats["id"], stats
 
-    def _append(self, conn, sid, stats, steps, values, times):
+    def _append(self, conn, sid, stats, steps, values, times, pyramids=None):
+        """Append points to a series; ``pyramids``: a list to leave the pyramid's part
+        in (``_add_to_pyramids``' items), to be written with other series' at once."""
         n = len(steps)
         for lo in range(0, n, CHUNK_POINTS):
             hi = min(n, lo + CHUNK_POINTS)
             self._insert_chunk(conn, sid, steps[lo:hi], values[lo:hi], times[lo:hi])
-        count = stats["count"] + n
         self._delta[1] += n
-        smin, smax = int(steps.min()), int(steps.max())
-        if stats["min_step"] is not None:
-            smin, smax = min(smin, stats["min_step"]), max(smax, stats["max_step"])
-        last_value = float(values[-1])
+        after = _after(stats, steps, values, times)
+        count, smin, smax = after["count"], after["first_step"], after["last_step"]
+        last_value = after["last_value"]
         vmin, vmax = run_rows.merge_minmax(stats["vmin"], stats["vmax"], values)
         conn.execute(
             "UPDATE series SET count=?, min_step=?, max_step=?, last_step=?, last_value=?, "
             "last_time=?, vmin=?, vmax=? WHERE id=?",
             (count, smin, smax, int(steps[-1]),
-             None if last_value != last_value else last_value, float(times[-1]), vmin, vmax,
+             None if last_value != last_value else last_value, after["last_time"], vmin, vmax,
              sid))
         if n < CHUNK_POINTS:
             self._merge_small_chunks(conn, sid)
         level = stats["agg_level"]
         if level is not None:
-            self._add_to_pyramid(conn, sid, level, steps, values, times,
-                                 (stats["min_step"], stats["max_step"]))
+            item = (sid, level, steps, values, times, (stats["min_step"], stats["max_step"]))
+            if pyramids is None:
+                self._add_to_pyramids(conn, [item])
+            else:
+                pyramids.append(item)
         elif count > PYRAMID_AFTER:
             self._build_pyramid(conn, sid, smax - smin + 1, count)
-        return {"count": count, "seq": count, "first_step": smin, "last_step": smax,
-                "last_value": last_value, "last_time": float(times[-1])}
+        return after
 
     def _insert_chunk(self, conn, sid, steps, values, times):
         conn.execute(
@@ -409,28 +531,32 @@ class SQLiteStore(HistogramStore, Store):
             "SELECT steps, vals, times FROM chunks WHERE series_id=? ORDER BY id",
             (sid,)).fetchall())
         conn.execute("UPDATE series SET agg_level=? WHERE id=?", (level, sid))
-        self._add_to_pyramid(conn, sid, level, steps, values, times)
-
-    def _add_to_pyramid(self, conn, sid, base, steps, values, times, old=None):
-        """Add points to every stored level; ``old`` is the (min, max) step before them.
-
-        Cells outside ``old`` cannot exist yet and take a plain INSERT; the few that may
-        (at the edges of an in-order append) take the merging UPSERT.
-        """
-        fresh, overlap = [], []
-        for level, cell, rest in pyramid_cells(steps, values, times, base):
-            self._sort_row(fresh, overlap, old, sid, level, cell, rest)
-        conn.executemany(_INSERT_AGG, fresh)
-        conn.executemany(_UPSERT_AGG, overlap)
+        self._add_to_pyramids(conn, [(sid, level, steps, values, times, None)])
 
     @staticmethod
-    def _sort_row(fresh, overlap, old, sid, level, cell, rest):
-        """A cell outside the old step range cannot exist yet: INSERT, else UPSERT."""
-        row = (sid, level, cell, *rest)
-        if old is not None and old[0] >> level <= cell <= old[1] >> level:
-            overlap.append(row)
-        else:
-            fresh.append(row)
+    def _add_to_pyramids(conn, items):
+        """Add points to every stored level of their series' pyramids.
+
+        ``items``: ``(sid, base level, steps, values, times, old)``, one a series, with
+        ``old`` the series' (min, max) step before these points (``None``: no pyramid
+        yet). Cells outside ``old`` cannot exist yet and take a plain INSERT; the few
+        that may (at the edges of an in-order append) take the merging UPSERT. One
+        ``pyramid_columns_many`` and two statements for all the series.
+        """
+        if not items:
+            return
+        cols = pyramid_columns_many([item[1:5] for item in items])
+        key = cols["key"]
+        olds = [item[5] or (0, -1) for item in items]   # (0, -1): no cell overlaps
+        lo, hi = (np.array(side, dtype=np.int64)[key] for side in zip(*olds))
+        overlap = overlapping(cols["level"], cols["cell"], lo, hi).tolist()
+        sids = np.array([item[0] for item in items], dtype=np.int64)[key]
+        rows = zip(sids.tolist(), *(cols[name].tolist() for name in AGG_COLUMNS[1:]))
+        fresh, merged = [], []
+        for row, old in zip(rows, overlap):
+            (merged if old else fresh).append(row)
+        conn.executemany(_INSERT_AGG, fresh)
+        conn.executemany(_UPSERT_AGG, merged)
 
     # -- images ------------------------------------------------------------------
 
