@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -69,6 +70,14 @@ def _close(log, real):
     log.close()
 
 
+@pytest.fixture
+def quiet_log():
+    """A compiled-write Log whose sender sleeps (see the module's docstring)."""
+    log, real = _quiet(client.Log)
+    yield log
+    _close(log, real)
+
+
 class Odd(str):
     def __hash__(self):
         return hash(str(self))
@@ -119,62 +128,61 @@ def test_compiled_and_pure_write_agree(ops, resume):
 
 
 @compiled
-def test_times_are_the_wall_clock_and_steps_values_exact():
-    log, real = _quiet(client.Log)
-    try:
-        log.write("s", 0.25)                      # first: through the pure path (new series)
-        before = time.time()
-        for k in range(1000):
-            log.write("s", k * 0.1)
-            log.write("s", -1e300, MAX_STEP - 1000 + k) if k == 999 else None
-        after = time.time()
-        buf = log._series["s"].buf
-        assert len(buf) == 3 * 1002
-        triples = np.frombuffer(buf.take(len(buf)), dtype=np.float64).reshape(-1, 3)
-        assert list(triples[:1001, 0]) == list(range(1001))
-        assert triples[1001, 0] == MAX_STEP - 1
-        assert list(triples[1:1001, 1]) == [k * 0.1 for k in range(1000)]
-        assert triples[1001, 1] == -1e300
-        times = triples[1:, 2]
-        assert before <= times.min() and times.max() <= after
-        assert (np.diff(times) >= 0).all()
-        assert log._series["s"].next == MAX_STEP
-        with pytest.raises(client.InvalidValue, match="largest step"):
-            log.write("s", 1.0)
-            log.write("s", 1.0)
-        assert len(buf) == 3                        # MAX_STEP - 1 + 1 = MAX_STEP went in
-    finally:
-        _close(log, real)
+def test_times_are_the_wall_clock_and_steps_values_exact(quiet_log):
+    log = quiet_log
+    log.write("s", 0.25)                      # first: through the pure path (new series)
+    before = time.time()
+    for k in range(1000):
+        log.write("s", k * 0.1)
+    log.write("s", -1e300, MAX_STEP - 1)      # explicit: the series turns absolute
+    after = time.time()
+    buf = log._series["s"].buf
+    assert len(buf) == 3 * 1002
+    triples = np.frombuffer(buf.take(len(buf)), dtype=np.float64).reshape(-1, 3)
+    assert list(triples[:1001, 0]) == list(range(1001))
+    assert triples[1001, 0] == MAX_STEP - 1
+    assert list(triples[1:1001, 1]) == [k * 0.1 for k in range(1000)]
+    assert triples[1001, 1] == -1e300
+    times = triples[1:, 2]
+    assert before <= times.min() and times.max() <= after
+    assert (np.diff(times) >= 0).all()
+    assert log._series["s"].next == MAX_STEP
+    with pytest.raises(client.InvalidValue, match="largest step"):
+        log.write("s", 1.0)
+        log.write("s", 1.0)
+    assert len(buf) == 3                        # MAX_STEP - 1 + 1 = MAX_STEP went in
 
 
 @compiled
-def test_no_reference_is_leaked_or_stolen():
-    log, real = _quiet(client.Log)
-    try:
-        name, value, step = "leak" + str(id(log)), 1234.5, 10**6
+def test_no_reference_is_leaked_or_stolen(quiet_log):
+    log = quiet_log
+    name, value, step = "leak" + str(id(log)), 1234.5, 10**6
+    log.write(name, value)
+    counts = [sys.getrefcount(x) for x in (name, value, step)]
+    for k in range(10_000):
         log.write(name, value)
-        counts = [sys.getrefcount(x) for x in (name, value, step)]
-        for k in range(10_000):
-            log.write(name, value)
-            log.write(name, value, step + k)
-        assert [sys.getrefcount(x) for x in (name, value, step)] == counts
-    finally:
-        _close(log, real)
+        log.write(name, value, step + k)
+    assert [sys.getrefcount(x) for x in (name, value, step)] == counts
 
 
 @compiled
-def test_a_taken_burst_gives_its_memory_back():
-    log, real = _quiet(client.Log)
+def test_a_taken_burst_gives_its_memory_back(quiet_log):
+    log = quiet_log
+    log.write("burst", 0.0)
+    tracemalloc.start()
     try:
-        for k in range(200_000):
+        for k in range(1, 200_000):
             log.write("burst", float(k))
+        grown = tracemalloc.get_traced_memory()[0]
         buf = log._series["burst"].buf
         chunk = buf.take(len(buf))
         assert len(chunk) == 200_000 * 3 * 8 and len(buf) == 0
         assert np.frombuffer(chunk, dtype=np.float64)[-2] == 199_999.0
-        with pytest.raises(ValueError):
-            buf.take(3)
-        log.write("burst", math.inf)
-        assert len(buf) == 3
+        del chunk
+        assert grown - tracemalloc.get_traced_memory()[0] > 200_000 * 3 * 8 * 0.9
     finally:
-        _close(log, real)
+        tracemalloc.stop()
+    with pytest.raises(ValueError):
+        buf.take(3)
+    log.write("burst", math.inf)
+    assert len(buf) == 3
