@@ -308,10 +308,11 @@ def write(res, path):
             v = _med(rs, "points_per_s")
             best = v if best is None else max(best, v)
             rows.append([f"{batch:,} points/request", _f(_med(rs, "points"), 0), _f(v, 0),
+                         ", ".join(_f(r["points_per_s"], 0) for r in rs),
                          _f(_med(rs, "server_hwm_kb", 1 / 1024)),
                          sum(r.get("bad_content_length", 0) for r in rs)])
-        lines += _table(["batch", "points", "points/s", "server peak RSS MB",
-                         "answers with a wrong Content-Length"], rows)
+        lines += _table(["batch", "points", "points/s (median)", "each run",
+                         "server peak RSS MB", "answers with a wrong Content-Length"], rows)
         add("")
         small = _med([r for r in ingest if r["batch"] == min(r2["batch"] for r2 in ingest)],
                      "points_per_s")
@@ -478,16 +479,18 @@ GAPS = {
         "implicit-step counter, one array extend, the wake check). Next: profile the "
         "compiled call (argument parsing, the clock) against the harness."),
     "ingest ≥ 1,000,000 points/s from 4 clients, at the client's": (
-        "the SQLite writer groups the requests that wait for it (one transaction, one "
+        "the SQLite writer now groups the requests that wait for it (one transaction, one "
         "pyramid computation and two agg statements for all their series, a WAL checkpoint "
-        "every 10,000 pages); measured in one session at load 2.4 to 2.6: 876,679 to "
-        "974,406 points/s before, 1,059,836 to 1,154,687 after; at load 3.4 to 4.0, "
-        "601,062 to 647,467 before and 803,335 to 850,997 after. With 4 clients that each "
-        "wait for their answer a group holds at most one request a client, all of other "
-        "series, so per series a chunk is still compressed and the pyramid's cells merged at "
-        "every stored level, on the same GIL as the HTTP parsing, and a busier machine "
-        "takes the rate under the target. Next: WAL checkpoints on a thread of their own, "
-        "and fewer pyramid rows a write (the levels that hold a single cell)."),
+        "every 10,000 pages): in one session at load 2.4 to 2.6, 876,679 to 974,406 "
+        "points/s before and 1,059,836 to 1,154,687 after, and in this run one of the "
+        "three runs passed the target (see (f)). The writer thread is the bottleneck, busy "
+        "the whole time: a py-spy profile of one such run puts about 14% of its samples in "
+        "COMMIT, 20% in compressing chunks, 20% in writing pyramid rows (about 47 a series "
+        "per 1,000 points, 16 of them single cells of the top levels) and 9% in merging "
+        "small chunks again, on 2 cores shared with the HTTP parsing and the 4 clients. "
+        "Next: fewer stored levels above the base (merge the top ones on read), append "
+        "small writes to the tail chunk without decoding it, and checkpoints on a thread "
+        "of their own."),
     "page 500 x 10,000 points": (
         "the first load costs most: series of 10,000 points have no pyramid (it starts "
         "past 16,384 points), so a server's first answer for each is aggregated from its raw "

@@ -1,8 +1,8 @@
 """The client: ``Log(server, model_name).write(series, value)``.
 
-``write`` appends to columnar arrays in memory and returns (0.79 µs median in
-benchmarks/RESULTS.md); one daemon thread posts them to the server over one keep-alive
-connection, with group commit: a write that finds the sender idle wakes it at once
+``write`` appends to columnar arrays in memory and returns (0.17 µs median in
+benchmarks/RESULTS.md, compiled; 0.81 µs in pure Python); one daemon thread posts them
+to the server over one keep-alive connection, with group commit: a write that finds the sender idle wakes it at once
 (live charts see the point in milliseconds), and points written while a request is in
 flight gather into the next one (a hot loop makes few, large requests). That thread and connection belong to the server, not to one
 ``Log``: every ``Log`` to the same server with the same options shares them
