@@ -7,8 +7,12 @@ STAMPS := .cache/stamps
 # the package's doctests, mypy on the public API), the client's core tests again with
 # the pure-Python write (what runs where pip found no C compiler for _cwrite.c), then
 # the Theano/Lasagne add-ons in their own virtualenv.
+# The main suite runs in TEST_WORKERS processes (pytest-xdist), a test file each at a
+# time: most of its time is spent waiting on servers, browsers and timeouts.
+TEST_WORKERS ?= 2
+
 test: dev chromium postgresql nginx
-	$(PYTHON) -m pytest -q --doctest-modules tests pastalog
+	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --doctest-modules tests pastalog
 	PASTALOG_PURE_PYTHON=1 $(PYTHON) -m pytest -q tests/test_client.py tests/test_client_threads.py
 	$(MAKE) test-legacy LEGACY_SERVER_PYTHON="$$(command -v $(PYTHON))"
 
