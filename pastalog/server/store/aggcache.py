@@ -39,6 +39,8 @@ class AggCache:
     >>> cache.put((1, 5, 0, 0, 4), {"cell": np.arange(5)}, gen)
     >>> cache.get((1, 5, 0, 0, 4))["cell"].tolist()
     [0, 1, 2, 3, 4]
+    >>> cache.remember((1, 5, 0, 0, 4), gen, lambda: 1 / 0)["cell"].tolist()   # kept
+    [0, 1, 2, 3, 4]
     >>> cache.clear(); cache.put((1, 5, 0, 0, 4), {"cell": np.arange(5)}, gen)
     >>> cache.get((1, 5, 0, 0, 4)) is None     # read before the clear: not kept
     True
@@ -80,6 +82,14 @@ class AggCache:
             while self._bytes > self.max_bytes:
                 _, (_, gone) = self._items.popitem(last=False)
                 self._bytes -= gone
+
+    def remember(self, key, generation: int, compute):
+        """The aggregate under ``key``, or ``compute()``'s, kept (as :meth:`put`)."""
+        agg = self.get(key)
+        if agg is None:
+            agg = compute()
+            self.put(key, agg, generation)
+        return agg
 
     def clear(self) -> None:
         """Forget everything, and refuse what reads begun before now bring back."""

@@ -858,15 +858,14 @@ class PostgresStore(HistogramStore, Store):
         lo, hi = (x0 >> level) << level, (((x1 >> level) + 1) << level) - 1
         if base is None or level < base:
             # from the raw points, remembered: the next load asks the same (aggcache.py)
-            key = (sid, count, level, lo, hi)
-            agg = self._agg_cache.get(key)
-            if agg is None:
+            def raw():
                 steps, values, times = decode_rows(conn.execute(
                     "SELECT steps, vals, times FROM chunks WHERE series_id=%s AND step_min<=%s "
                     "AND step_max>=%s ORDER BY id", (sid, hi, lo)).fetchall())
                 keep = (steps >= lo) & (steps <= hi)
-                agg = aggregate(steps[keep], values[keep], times[keep], level)
-                self._agg_cache.put(key, agg, generation)
+                return aggregate(steps[keep], values[keep], times[keep], level)
+
+            agg = self._agg_cache.remember((sid, count, level, lo, hi), generation, raw)
         else:
             stored = min(base + LEVELS_ABOVE, level)
             rows = conn.execute(

@@ -874,11 +874,9 @@ class SQLiteStore(HistogramStore, Store):
         lo, hi = (x0 >> level) << level, (((x1 >> level) + 1) << level) - 1
         if base is None or level < base:
             # from the raw points, remembered: the next load asks the same (aggcache.py)
-            key = (sid, count, level, lo, hi)
-            agg = self._agg_cache.get(key)
-            if agg is None:
-                agg = aggregate(*self._points_in(conn, sid, lo, hi), level)
-                self._agg_cache.put(key, agg, generation)
+            agg = self._agg_cache.remember(
+                (sid, count, level, lo, hi), generation,
+                lambda: aggregate(*self._points_in(conn, sid, lo, hi), level))
         else:
             stored = min(base + LEVELS_ABOVE, level)
             rows = conn.execute(
